@@ -1,0 +1,1 @@
+"""The running service: conversation engine, dispatcher, HTTP app, CLI, settings."""

@@ -1,0 +1,1 @@
+"""The FastAPI application: JSON API, web-chat pages, and (later) provider webhooks."""

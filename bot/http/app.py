@@ -1,0 +1,64 @@
+"""The application factory: lifespan wiring, routers, and error responses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from bot.errors import ServiceError
+from bot.http.api import build_api_router
+from bot.http.webchat import build_webchat_router
+from bot.services import build_services, utc_now
+from bot.settings import Settings
+from channels.base import Channel
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    channels: dict[str, Channel] | None = None,
+    run_background: bool = True,
+) -> FastAPI:
+    """Build the app; services (database, channels, dispatcher) start in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings, clock=clock, channels=channels)
+        app.state.services = services
+        if run_background:
+            await services.start_background()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="surveybot",
+        version="0.1.0",
+        summary="CSAT, NPS and CES surveys over chat, SMS, email and the web, with honest scores.",
+        lifespan=lifespan,
+    )
+    app.include_router(build_api_router())
+    app.include_router(build_webchat_router())
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        body: dict[str, str] = {"detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return JSONResponse(body, status_code=exc.status)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,184 @@
+"""The web chat: the page behind a signed link, its state, and the messages typed into it."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from bot.http.deps import ServicesDep
+from bot.rendering import Talk
+from bot.services import Services
+from channels.base import InboundMessage
+from channels.web import InvalidLink, asset
+from storage.models import InvitationStatus, Step
+from storage.repositories.surveys import to_domain
+from storage.uow import UnitOfWork
+from surveys.texts import builtin, normalize_locale, ui_direction
+
+Status = InvitationStatus
+UI_KEYS = ("title", "send", "placeholder", "skip", "ended", "not_open", "link_invalid", "error")
+STATIC = {"chat.css": "text/css; charset=utf-8", "chat.js": "text/javascript; charset=utf-8"}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+}
+
+
+class ChatMessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    client_message_id: str = Field(min_length=1, max_length=128)
+
+
+def _ui(locale: str | None, default_locale: str = "en") -> dict[str, str]:
+    return {key: builtin(f"ui.{key}", locale, default_locale) for key in UI_KEYS}
+
+
+def _refuse(status_code: int, detail: str, locale: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail, "ui": _ui(locale)}, status_code=status_code, headers=HEADERS
+    )
+
+
+def _open(services: Services, token: str) -> str:
+    try:
+        return services.links.open(token, max_age_seconds=services.link_max_age())
+    except InvalidLink as exc:
+        raise HTTPException(410 if exc.expired else 404, str(exc)) from exc
+
+
+async def _ensure_delivered(services: Services, invitation_id: str) -> None:
+    """A due web invitation opened before the dispatcher's tick is delivered right away."""
+    for _ in range(40):
+        async with UnitOfWork(services.sessions) as uow:
+            invitation = await uow.invitations.get(invitation_id)
+        if invitation is None or invitation.status not in (Status.SCHEDULED, Status.SENDING):
+            return
+        if invitation.status == Status.SCHEDULED:
+            if invitation.send_at > services.clock():
+                return
+            await services.dispatcher.dispatch_one(invitation_id)
+            continue
+        await asyncio.sleep(0.05)  # the dispatcher is recording this very send
+
+
+async def chat_state(services: Services, invitation_id: str) -> dict[str, Any] | JSONResponse:
+    await _ensure_delivered(services, invitation_id)
+    async with UnitOfWork(services.sessions) as uow:
+        found = await uow.invitations.with_context(invitation_id)
+        if found is None:
+            return _refuse(404, "the link is not valid")
+        invitation, row, contact = found
+        transcript = await uow.messages.transcript(invitation_id)
+    survey = to_domain(row)
+    locale = normalize_locale(invitation.locale or contact.locale) or survey.default_locale
+    if invitation.status in (Status.SKIPPED, Status.CANCELLED, Status.FAILED):
+        return _refuse(410, f"this survey is {invitation.status}", locale)
+    talk = Talk.of(survey, contact, invitation, invitation.id)
+    now = services.clock()
+    expired = invitation.expires_at is not None and now >= invitation.expires_at
+    if invitation.status == Status.SCHEDULED:
+        status = "not_open"
+    elif invitation.status in Status.OPEN and invitation.step != Step.DONE and not expired:
+        status = "active"
+    else:
+        status = "done"
+    choices, kind = [], None
+    if status == "active":
+        if invitation.step == Step.AWAITING_SCORE:
+            choices, kind = list(talk.scale_choices()), "scale"
+        elif invitation.step == Step.AWAITING_REASON:
+            choices, kind = list(talk.reason_prompt().choices), "reasons"
+        elif invitation.step == Step.AWAITING_COMMENT:
+            choices, kind = list(talk.skip_choices()), "skip"
+    labels = talk.scale_labels()
+    return {
+        "locale": locale,
+        "dir": ui_direction(locale),
+        "open": status == "active",
+        "status": status,
+        "ui": _ui(locale, survey.default_locale),
+        "messages": [
+            {
+                "id": str(m.id),
+                "direction": m.direction,
+                "text": m.text,
+                "at": m.created_at.isoformat(),
+            }
+            for m in transcript
+        ],
+        "choices": [{"label": c.label, "value": c.value} for c in choices],
+        "choices_kind": kind,
+        "labels": {"low": labels[0], "high": labels[1]} if labels and kind == "scale" else None,
+    }
+
+
+def build_webchat_router() -> APIRouter:
+    router = APIRouter(prefix="/s", tags=["web chat"])
+
+    @router.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        if name not in STATIC:
+            raise HTTPException(404, "not found")
+        return Response(
+            asset(name), media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"}
+        )
+
+    @router.get("/{token}", response_class=HTMLResponse, summary="The chat page behind a link")
+    async def page(token: str, services: ServicesDep) -> HTMLResponse:
+        locale = "en"
+        try:
+            invitation_id = services.links.open(token, max_age_seconds=services.link_max_age())
+            async with UnitOfWork(services.sessions) as uow:
+                found = await uow.invitations.with_context(invitation_id)
+            if found is not None:
+                locale = normalize_locale(found[0].locale or found[2].locale) or "en"
+        except InvalidLink:
+            pass
+        page = asset("chat.html").decode("utf-8")
+        page = page.replace("{{LANG}}", html.escape(locale, quote=True))
+        page = page.replace("{{TITLE}}", html.escape(builtin("ui.title", locale)))
+        return HTMLResponse(page, headers=HEADERS)
+
+    @router.get("/{token}/state", summary="The conversation as the chat page shows it")
+    async def state(token: str, services: ServicesDep) -> Any:
+        try:
+            invitation_id = _open(services, token)
+        except HTTPException as exc:
+            return _refuse(exc.status_code, str(exc.detail))
+        return _with_headers(await chat_state(services, invitation_id))
+
+    @router.post("/{token}/messages", summary="Send one answer typed or pressed in the chat")
+    async def post_message(
+        token: str,
+        body: Annotated[ChatMessageIn, Body()],
+        services: ServicesDep,
+    ) -> Any:
+        try:
+            invitation_id = _open(services, token)
+        except HTTPException as exc:
+            return _refuse(exc.status_code, str(exc.detail))
+        await _ensure_delivered(services, invitation_id)
+        inbound = InboundMessage(
+            channel="web",
+            address=invitation_id,
+            text=body.text,
+            provider_message_id=f"{invitation_id}:{body.client_message_id}",
+            received_at=services.clock(),
+        )
+        await services.conversation.handle(inbound, invitation_id=invitation_id)
+        return _with_headers(await chat_state(services, invitation_id))
+
+    return router
+
+
+def _with_headers(state: dict[str, Any] | JSONResponse) -> JSONResponse:
+    if isinstance(state, JSONResponse):
+        return state
+    return JSONResponse(state, headers=HEADERS)

@@ -1,0 +1,121 @@
+"""Turn a survey, a contact and an invitation into the localised messages the engine sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from channels.base import Choice, OutboundMessage
+from storage.models import Contact, Invitation
+from surveys.definitions import Band, LocalizedText, Survey
+from surveys.texts import builtin, pick, render
+
+
+@dataclass(frozen=True, slots=True)
+class Talk:
+    """Everything needed to word a message for one conversation."""
+
+    survey: Survey
+    locale: str | None
+    values: dict[str, Any]
+    channel: str
+    address: str
+
+    @classmethod
+    def of(cls, survey: Survey, contact: Contact, invitation: Invitation, address: str) -> Talk:
+        values: dict[str, Any] = {**contact.properties, **invitation.properties}
+        if contact.name:
+            values.setdefault("name", contact.name)
+        values.setdefault("low", survey.low)
+        values.setdefault("high", survey.high)
+        return cls(
+            survey=survey,
+            locale=invitation.locale or contact.locale,
+            values=values,
+            channel=invitation.channel,
+            address=address,
+        )
+
+    def builtin(self, key: str, **extra: Any) -> str:
+        return render(
+            builtin(key, self.locale, self.survey.default_locale), {**self.values, **extra}
+        )
+
+    def authored(self, text: LocalizedText | None, fallback_key: str) -> str:
+        """The survey author's text if there is one, else the built-in text."""
+        if text is None:
+            return self.builtin(fallback_key)
+        return render(pick(text, self.locale, self.survey.default_locale), self.values)
+
+    def message(self, text: str, **kwargs: Any) -> OutboundMessage:
+        return OutboundMessage(channel=self.channel, address=self.address, text=text, **kwargs)
+
+    def scale_labels(self) -> tuple[str, str] | None:
+        labels = self.survey.labels
+        if labels is None:
+            return None
+        return (
+            render(pick(labels.low, self.locale, self.survey.default_locale), self.values),
+            render(pick(labels.high, self.locale, self.survey.default_locale), self.values),
+        )
+
+    def scale_hint(self) -> str:
+        labels = self.scale_labels()
+        if labels is None:
+            return self.builtin("hint.scale")
+        return self.builtin("hint.scale_labels", low_label=labels[0], high_label=labels[1])
+
+    def scale_choices(self) -> tuple[Choice, ...]:
+        return tuple(Choice(str(n), str(n)) for n in range(self.survey.low, self.survey.high + 1))
+
+    def question(self, *, link: str | None = None) -> OutboundMessage:
+        text = self.authored(self.survey.question, f"question.{self.survey.metric.value}")
+        return self.message(
+            text,
+            choices=self.scale_choices(),
+            choices_hint=self.scale_hint(),
+            labels=self.scale_labels(),
+            link=link,
+        )
+
+    def reprompt(self, problem: str | None) -> OutboundMessage:
+        key = (
+            f"reprompt.{problem}"
+            if problem in ("out_of_range", "ambiguous", "empty")
+            else "reprompt.no_score"
+        )
+        return self.message(
+            self.builtin(key),
+            choices=self.scale_choices(),
+            choices_hint=self.scale_hint(),
+            labels=self.scale_labels(),
+        )
+
+    def reasons(self) -> list[str]:
+        return [
+            render(pick(r, self.locale, self.survey.default_locale), self.values)
+            for r in self.survey.reasons
+        ]
+
+    def reason_prompt(self, *, again: bool = False) -> OutboundMessage:
+        reasons = self.reasons()
+        listing = "\n".join(f"{i}. {r}" for i, r in enumerate(reasons, start=1))
+        head = self.builtin("reason.reprompt" if again else "reason.prompt")
+        return self.message(
+            f"{head}\n{listing}",
+            choices=tuple(Choice(r, r) for r in reasons),
+        )
+
+    def follow_up(self, band: Band) -> OutboundMessage:
+        text = self.survey.band_text(self.survey.follow_up, band)
+        return self.message(self.authored(text, f"follow_up.{band}"), choices=self.skip_choices())
+
+    def skip_choices(self) -> tuple[Choice, ...]:
+        return (Choice(self.builtin("ui.skip"), "skip"),)
+
+    def thank_you(self, band: Band) -> OutboundMessage:
+        text = self.survey.band_text(self.survey.thank_you, band)
+        return self.message(self.authored(text, f"thank_you.{band}"))
+
+    def plain(self, key: str) -> OutboundMessage:
+        return self.message(self.builtin(key))

@@ -1,0 +1,70 @@
+"""Score reports: database histograms turned into the report object by the scoring functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import SurveyRow
+from storage.reports import histograms
+from storage.repositories.surveys import to_domain
+from surveys.scoring import summarize
+
+
+class PeriodError(ValueError):
+    """Raised when --from/--to (or from/to) is not a date or an ISO 8601 date-time."""
+
+
+def parse_bound(value: str | None, *, end: bool, name: str) -> datetime | None:
+    """A report bound: a date means its whole day (an end date is included), UTC."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime.combine(day, time.min, tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PeriodError(
+            f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time"
+        ) from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+async def build_report(
+    session: AsyncSession,
+    row: SurveyRow,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    group_by: str | None = None,
+) -> dict[str, Any]:
+    """The report object for one survey, overall and per group."""
+    survey = to_domain(row)
+    total, groups = await histograms(
+        session, row.id or 0, since=since, until=until, group_by=group_by
+    )
+
+    def summary(hist: dict[int, int]) -> dict[str, Any]:
+        return summarize(
+            survey.metric.value, survey.scale_range, survey.first_positive, hist
+        ).as_dict()
+
+    report: dict[str, Any] = {"survey": survey.key, **summary(total)}
+    report["period"] = {
+        "from": since.isoformat() if since else None,
+        "to": until.isoformat() if until else None,
+    }
+    report["groups"] = (
+        [
+            {"group": {group_by: value}, **summary(hist)}
+            for value, hist in sorted(groups.items(), key=lambda kv: (kv[0] is None, str(kv[0])))
+        ]
+        if group_by
+        else []
+    )
+    return report

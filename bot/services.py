@@ -1,0 +1,156 @@
+"""The composition root: builds and wires engine, sessions, channels, conversation and dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.conversation import ConversationEngine
+from bot.dispatcher import Dispatcher
+from bot.settings import Settings
+from channels.base import Channel
+from channels.web import ChatLinks, WebChannel
+from storage.database import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.secrets import instance_secret
+from storage.uow import UnitOfWork
+from surveys.definitions import Survey, SurveyFile
+
+log = logging.getLogger("bot")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything a running surveybot holds; created in the app's lifespan, never at import."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    links: ChatLinks
+    channels: dict[str, Channel]
+    conversation: ConversationEngine
+    dispatcher: Dispatcher
+    clock: Callable[[], datetime]
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def channels_on(self) -> set[str]:
+        return set(self.channels)
+
+    def link_max_age(self) -> int:
+        # Links stay readable while any invitation could still be open: delay cap + lifetime.
+        return 90 * 24 * 3600 + self.settings.invitation_ttl_hours * 3600
+
+    async def start_background(self) -> None:
+        for channel in self.channels.values():
+            await channel.start()
+        task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for channel in self.channels.values():
+            await channel.close()
+        await self.engine.dispose()
+
+
+async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    """Connect and bring the schema up to date."""
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    return engine, session_factory(engine)
+
+
+async def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    channels: dict[str, Channel] | None = None,
+) -> Services:
+    engine, sessions = await open_database(settings)
+    secret = (
+        settings.secret_key.get_secret_value()
+        if settings.secret_key is not None
+        else await instance_secret(sessions, "link-signing")
+    )
+    links = ChatLinks(secret=secret, base_url=settings.base_url())
+    all_channels: dict[str, Channel] = {"web": WebChannel()}
+    all_channels.update(channels or {})
+    dispatcher = Dispatcher(
+        sessions=sessions,
+        channels=all_channels,
+        clock=clock,
+        link_for=links.url,
+        invitation_ttl=timedelta(hours=settings.invitation_ttl_hours),
+        interval_seconds=settings.dispatch_interval_seconds,
+        batch_size=settings.dispatch_batch_size,
+        concurrency=settings.dispatch_concurrency,
+        lease_seconds=settings.lease_seconds,
+        max_attempts=settings.max_send_attempts,
+        retry_base_seconds=settings.retry_base_seconds,
+    )
+    conversation = ConversationEngine(
+        sessions=sessions, clock=clock, max_reprompts=settings.max_reprompts
+    )
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        links=links,
+        channels=all_channels,
+        conversation=conversation,
+        dispatcher=dispatcher,
+        clock=clock,
+    )
+    if settings.surveys_file is not None:
+        await load_surveys(sessions, read_survey_file(settings.surveys_file))
+    return services
+
+
+class SurveyFileError(Exception):
+    """Raised when a survey YAML file cannot be read or does not have the survey shape."""
+
+
+def read_survey_file(path: Path) -> list[Survey]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SurveyFileError(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise SurveyFileError(f"{path} is not valid YAML: {exc}") from exc
+    try:
+        return SurveyFile.model_validate(data).surveys
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SurveyFileError(f"{path}: {problems}") from exc
+
+
+async def load_surveys(
+    sessions: async_sessionmaker[AsyncSession], surveys: list[Survey]
+) -> list[tuple[str, bool]]:
+    """Create or update surveys in one transaction; returns (key, created) per survey."""
+    async with UnitOfWork(sessions) as uow:
+        results = []
+        for survey in surveys:
+            _, created = await uow.surveys.upsert(survey)
+            results.append((survey.key, created))
+        await uow.commit()
+    return results

@@ -1,0 +1,115 @@
+"""Turning a trigger into an invitation: contact upsert, channel choice, eligibility, idempotency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.errors import NotFound, Unprocessable
+from bot.schemas import TriggerIn
+from storage.models import Contact, Invitation, InvitationStatus
+from storage.repositories.surveys import to_domain
+from storage.uow import UnitOfWork
+from surveys.eligibility import decide, throttle_start
+
+CHANNEL_PREFERENCE = ("telegram", "sms", "email", "web")
+ADDRESS_FIELD = {"telegram": "telegram_chat_id", "sms": "phone", "email": "email"}
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerResult:
+    invitation: Invitation
+    created: bool
+
+
+def _address(contact: Contact, channel: str) -> str | None:
+    field = ADDRESS_FIELD.get(channel)
+    return getattr(contact, field) if field else contact.external_id
+
+
+async def _best_channel(uow: UnitOfWork, contact: Contact, channels_on: set[str]) -> str:
+    """Telegram if linked, then SMS, then email, then web — skipping opted-out channels."""
+    for channel in CHANNEL_PREFERENCE:
+        if channel not in channels_on or not _address(contact, channel):
+            continue
+        if channel == "web" or not await uow.opt_outs.is_opted_out(contact.id or 0, channel):
+            return channel
+    return "web"
+
+
+async def create_invitation(
+    uow: UnitOfWork, request: TriggerIn, *, now: datetime, channels_on: set[str]
+) -> TriggerResult:
+    """Decide and record one trigger inside the caller's transaction (the caller commits)."""
+    row = await uow.surveys.get_by_key(request.survey)
+    if row is None:
+        raise NotFound(f"survey {request.survey!r} does not exist", field="survey")
+    survey = to_domain(row)
+    # The upsert locks the contact row: concurrent triggers for one contact queue up here,
+    # so the throttle check below sees the invitation the other one created.
+    contact = await uow.contacts.upsert(
+        request.contact.external_id, request.contact.fields(), request.contact.properties
+    )
+    if request.idempotency_key:
+        existing = await uow.invitations.get_by_idempotency_key(request.idempotency_key)
+        if existing is not None:
+            return TriggerResult(existing, created=False)
+    channel = request.channel or await _best_channel(uow, contact, channels_on)
+    if channel not in channels_on:
+        raise Unprocessable(
+            f"the {channel} channel is not configured on this server", field="channel"
+        )
+    if not _address(contact, channel):
+        raise Unprocessable(
+            f"the contact has no {ADDRESS_FIELD[channel]} to reach them on {channel}",
+            field=f"contact.{ADDRESS_FIELD[channel]}",
+        )
+    contact_id = contact.id or 0
+    since = throttle_start(now, survey.throttle_days)
+    decision = decide(
+        opted_out=await uow.opt_outs.is_opted_out(contact_id, channel),
+        surveyed_in_window=since is not None
+        and await uow.invitations.surveyed_since(contact_id, since),
+    )
+    invitation = Invitation(
+        survey_id=row.id or 0,
+        contact_id=contact_id,
+        channel=channel,
+        status=InvitationStatus.SCHEDULED if decision.eligible else InvitationStatus.SKIPPED,
+        skip_reason=decision.reason,
+        send_at=now + timedelta(seconds=request.delay_seconds),
+        locale=contact.locale,
+        properties=dict(request.properties or {}),
+        idempotency_key=request.idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    await uow.invitations.add(invitation)
+    return TriggerResult(invitation, created=True)
+
+
+async def trigger(
+    sessions: async_sessionmaker[AsyncSession],
+    request: TriggerIn,
+    *,
+    now: datetime,
+    channels_on: set[str],
+) -> TriggerResult:
+    """Run one trigger in its own transaction; a replayed idempotency key returns the first."""
+    try:
+        async with UnitOfWork(sessions) as uow:
+            result = await create_invitation(uow, request, now=now, channels_on=channels_on)
+            await uow.commit()
+            return result
+    except IntegrityError:
+        # Two requests with one idempotency key raced past the look-up: the loser reads the winner.
+        if not request.idempotency_key:
+            raise
+        async with UnitOfWork(sessions) as uow:
+            existing = await uow.invitations.get_by_idempotency_key(request.idempotency_key)
+            if existing is None:
+                raise
+            return TriggerResult(existing, created=False)

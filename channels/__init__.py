@@ -1,0 +1,1 @@
+"""Channel adapters: one file per channel; they know messages, not surveys or tables."""

@@ -1,0 +1,211 @@
+"""SQLModel tables: surveys, contacts, invitations, messages, responses, opt-outs, API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Column, Field, SQLModel
+
+from storage.types import JSONType, UTCDateTime, utcnow
+
+
+def _uuid() -> str:
+    return uuid.uuid4().hex
+
+
+class InvitationStatus:
+    """Invitation statuses; they only move forward (scheduled → sending → sent → answered → …)."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    # An invitation in one of these counts as "surveyed" for the throttle window.
+    SURVEYED = (SCHEDULED, SENDING, SENT, ANSWERED, COMPLETED, CLOSED, EXPIRED)
+    # A conversation can still take answers in one of these.
+    OPEN = (SENT, ANSWERED)
+
+
+class Step:
+    """Where a conversation stands."""
+
+    AWAITING_SCORE = "awaiting_score"
+    AWAITING_REASON = "awaiting_reason"
+    AWAITING_COMMENT = "awaiting_comment"
+    DONE = "done"
+
+
+class SurveyRow(SQLModel, table=True):
+    """A stored survey definition (the validated YAML/API shape as JSON)."""
+
+    __tablename__ = "survey"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True, index=True)
+    metric: str = Field(max_length=8)
+    definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Contact(SQLModel, table=True):
+    """A person who can be surveyed, with the addresses that reach them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=255, unique=True, index=True)
+    name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    phone: str | None = Field(default=None, max_length=20, index=True)
+    telegram_chat_id: str | None = Field(default=None, max_length=32, index=True)
+    locale: str | None = Field(default=None, max_length=16)
+    timezone: str | None = Field(default=None, max_length=64)
+    properties: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Invitation(SQLModel, table=True):
+    """One survey asked of one contact on one channel, and the conversation state that follows."""
+
+    __table_args__ = (
+        sa.Index("ix_invitation_due", "status", "send_at"),
+        sa.Index("ix_invitation_contact_send", "contact_id", "send_at"),
+    )
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=32)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    channel: str = Field(max_length=16)
+    status: str = Field(default=InvitationStatus.SCHEDULED, max_length=16)
+    skip_reason: str | None = Field(default=None, max_length=64)
+    step: str = Field(default=Step.AWAITING_SCORE, max_length=24)
+    reprompts: int = 0
+    locale: str | None = Field(default=None, max_length=16)
+    send_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    properties: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    idempotency_key: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Message(SQLModel, table=True):
+    """One line of a transcript, inbound or outbound; inbound ids are unique per channel."""
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "channel", "direction", "provider_message_id", name="uq_message_provider"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: str | None = Field(default=None, foreign_key="invitation.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    channel: str = Field(max_length=16)
+    direction: str = Field(max_length=3)  # "in" | "out"
+    address: str | None = Field(default=None, max_length=320)
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    text: str
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Response(SQLModel, table=True):
+    """A stored answer: one per invitation (or one per imported row)."""
+
+    __table_args__ = (sa.Index("ix_response_survey_answered", "survey_id", "answered_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: str | None = Field(default=None, foreign_key="invitation.id", unique=True)
+    survey_id: int = Field(foreign_key="survey.id")
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=16)
+    score: int
+    reason: str | None = Field(default=None, max_length=255)
+    comment: str | None = None
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    properties: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    source: str = Field(default="conversation", max_length=16)
+    # Imported rows carry a digest of their content, so importing a file twice adds nothing.
+    import_key: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class OptOut(SQLModel, table=True):
+    """A contact's wish not to be surveyed on one channel, until they opt back in."""
+
+    __tablename__ = "opt_out"
+    __table_args__ = (
+        sa.UniqueConstraint("contact_id", "channel", name="uq_opt_out_contact_channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    channel: str = Field(max_length=16)
+    source: str = Field(default="keyword", max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key, stored as a SHA-256 hash; the key itself is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class InstanceSecret(SQLModel, table=True):
+    """Secrets the instance generates for itself (link signing) when none is configured."""
+
+    __tablename__ = "instance_secret"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)

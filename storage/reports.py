@@ -1,0 +1,81 @@
+"""Score histograms counted by the database: GROUP BY score and the requested dimension."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Response
+
+PERIODS = ("month", "week", "day")
+PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+Histogram = dict[int, int]
+
+
+def _day_expr(session: AsyncSession) -> Any:
+    if session.bind.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", Response.answered_at), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", Response.answered_at)
+
+
+def _fold_period(day: str, period: str) -> str:
+    parsed = date.fromisoformat(day)
+    if period == "month":
+        return f"{parsed.year:04d}-{parsed.month:02d}"
+    if period == "week":
+        year, week, _ = parsed.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    return day
+
+
+def _group_expr(session: AsyncSession, group_by: str) -> Any:
+    if group_by == "channel":
+        return Response.channel
+    if group_by in PERIODS:
+        return _day_expr(session)
+    if not PROPERTY_NAME.match(group_by):
+        raise ValueError(
+            f"cannot group by {group_by!r}: use channel, month, week or a property name"
+        )
+    if session.bind.dialect.name == "postgresql":
+        return Response.properties[group_by].astext
+    return cast(func.json_extract(Response.properties, f'$."{group_by}"'), String)
+
+
+async def histograms(
+    session: AsyncSession,
+    survey_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    group_by: str | None = None,
+) -> tuple[Histogram, dict[str | None, Histogram]]:
+    """The survey's overall histogram and, with `group_by`, one histogram per group value."""
+    filters = [Response.survey_id == survey_id]
+    if since is not None:
+        filters.append(Response.answered_at >= since)
+    if until is not None:
+        filters.append(Response.answered_at < until)
+    total: Histogram = defaultdict(int)
+    groups: dict[str | None, Histogram] = defaultdict(lambda: defaultdict(int))
+    if group_by is None:
+        stmt = select(Response.score, func.count()).where(*filters).group_by(Response.score)
+        for score, count in (await session.execute(stmt)).all():
+            total[score] += count
+        return dict(total), {}
+    key = _group_expr(session, group_by).label("g")
+    stmt = select(key, Response.score, func.count()).where(*filters).group_by(key, Response.score)
+    for value, score, count in (await session.execute(stmt)).all():
+        if value is not None and group_by in PERIODS:
+            value = _fold_period(str(value), group_by)
+        elif value is not None:
+            value = str(value)
+        total[score] += count
+        groups[value][score] += count
+    return dict(total), {k: dict(v) for k, v in groups.items()}

@@ -1,0 +1,126 @@
+"""Transcript messages (inbound stored once per provider id) and responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Contact, Invitation, Message, Response, SurveyRow
+from storage.repositories._dialect import upsert_insert
+from storage.types import utcnow
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_inbound(
+        self,
+        *,
+        channel: str,
+        address: str,
+        provider_message_id: str,
+        text: str,
+        received_at: datetime,
+    ) -> int | None:
+        """Store an inbound message; None when this provider id was stored before (redelivery)."""
+        stmt = (
+            upsert_insert(self.session, Message)
+            .values(
+                channel=channel,
+                direction="in",
+                address=address,
+                provider_message_id=provider_message_id,
+                text=text,
+                created_at=received_at,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_message_id"])
+            .returning(Message.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def link_inbound(
+        self, message_id: int, invitation_id: str | None, contact_id: int | None
+    ) -> None:
+        message = await self.session.get(Message, message_id)
+        if message is not None:
+            message.invitation_id = invitation_id
+            message.contact_id = contact_id
+
+    async def add_outbound(
+        self,
+        *,
+        channel: str,
+        address: str | None,
+        text: str,
+        invitation_id: str | None,
+        contact_id: int | None,
+        provider_message_id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Message:
+        message = Message(
+            channel=channel,
+            direction="out",
+            address=address,
+            text=text,
+            invitation_id=invitation_id,
+            contact_id=contact_id,
+            provider_message_id=provider_message_id,
+            created_at=created_at or utcnow(),
+        )
+        self.session.add(message)
+        return message
+
+    async def transcript(self, invitation_id: str) -> Sequence[Message]:
+        stmt = select(Message).where(Message.invitation_id == invitation_id).order_by(Message.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class ResponseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, response: Response) -> Response:
+        self.session.add(response)
+        await self.session.flush()
+        return response
+
+    async def add_many(self, responses: Sequence[Response]) -> None:
+        self.session.add_all(responses)
+        await self.session.flush()
+
+    async def for_invitation(self, invitation_id: str) -> Response | None:
+        result = await self.session.execute(
+            select(Response).where(Response.invitation_id == invitation_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def list_for_survey(
+        self,
+        survey_id: int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[tuple[Response, str, str]]:
+        """Responses newest first, with the survey key and the contact's external id."""
+        stmt = (
+            select(Response, SurveyRow.key, Contact.external_id)
+            .join(SurveyRow, SurveyRow.id == Response.survey_id)
+            .join(Contact, Contact.id == Response.contact_id)
+            .where(Response.survey_id == survey_id)
+        )
+        if since is not None:
+            stmt = stmt.where(Response.answered_at >= since)
+        if until is not None:
+            stmt = stmt.where(Response.answered_at < until)
+        stmt = stmt.order_by(Response.answered_at.desc(), Response.id.desc())
+        rows = (await self.session.execute(stmt.limit(limit).offset(offset))).all()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+__all__ = ["Invitation", "MessageRepository", "ResponseRepository"]

@@ -1,0 +1,59 @@
+"""Stored survey definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import SurveyRow
+from storage.repositories._dialect import upsert_insert
+from storage.types import utcnow
+from surveys.definitions import Survey
+
+
+def to_domain(row: SurveyRow) -> Survey:
+    return Survey.model_validate(row.definition)
+
+
+class SurveyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert(self, survey: Survey) -> tuple[SurveyRow, bool]:
+        """Create or replace a survey by key; returns the row and whether it was new."""
+        now = utcnow()
+        definition = survey.model_dump(mode="json", exclude_defaults=True)
+        definition["scale"] = list(survey.scale_range)
+        definition["positive_from"] = survey.first_positive
+        stmt = upsert_insert(self.session, SurveyRow).values(
+            key=survey.key,
+            metric=survey.metric.value,
+            definition=definition,
+            created_at=now,
+            updated_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "metric": stmt.excluded.metric,
+                "definition": stmt.excluded.definition,
+                "updated_at": now,
+            },
+        ).returning(SurveyRow.id, SurveyRow.created_at)
+        row_id, created_at = (await self.session.execute(stmt)).one()
+        row = await self.session.get(SurveyRow, row_id, populate_existing=True)
+        assert row is not None
+        return row, created_at == now
+
+    async def get_by_key(self, key: str) -> SurveyRow | None:
+        result = await self.session.execute(select(SurveyRow).where(SurveyRow.key == key))
+        return result.scalar_one_or_none()
+
+    async def get(self, survey_id: int) -> SurveyRow | None:
+        return await self.session.get(SurveyRow, survey_id)
+
+    async def list(self) -> Sequence[SurveyRow]:
+        result = await self.session.execute(select(SurveyRow).order_by(SurveyRow.key))
+        return result.scalars().all()

@@ -1,0 +1,61 @@
+"""The unit of work: one transaction, rolled back on exit unless commit() was called."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    ApiKeyRepository,
+    ContactRepository,
+    InvitationRepository,
+    MessageRepository,
+    OptOutRepository,
+    ResponseRepository,
+    SurveyRepository,
+)
+
+
+class UnitOfWork:
+    """Repositories sharing one session; they never commit, the unit of work does."""
+
+    session: AsyncSession
+    surveys: SurveyRepository
+    contacts: ContactRepository
+    invitations: InvitationRepository
+    messages: MessageRepository
+    responses: ResponseRepository
+    opt_outs: OptOutRepository
+    api_keys: ApiKeyRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.surveys = SurveyRepository(self.session)
+        self.contacts = ContactRepository(self.session)
+        self.invitations = InvitationRepository(self.session)
+        self.messages = MessageRepository(self.session)
+        self.responses = ResponseRepository(self.session)
+        self.opt_outs = OptOutRepository(self.session)
+        self.api_keys = ApiKeyRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back an uncommitted transaction and detaches the loaded objects without
+        # expiring them (rollback() would), so results stay readable after the unit of work.
+        await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+

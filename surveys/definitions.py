@@ -1,0 +1,199 @@
+"""Survey definitions: the one shape YAML files and the API share, with scale defaults and bands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LocalizedText = str | dict[str, str]
+"""A plain string, or a mapping of locale → string."""
+
+Band = Literal["negative", "neutral", "positive", "detractor", "passive", "promoter"]
+
+ALLOWED_SCALES: tuple[tuple[int, int], ...] = ((1, 3), (1, 5), (1, 7), (1, 10), (0, 10))
+
+
+class Metric(StrEnum):
+    """The three survey metrics surveybot scores."""
+
+    CSAT = "csat"
+    NPS = "nps"
+    CES = "ces"
+
+
+DEFAULT_SCALE: dict[Metric, tuple[int, int]] = {
+    Metric.CSAT: (1, 5),
+    Metric.NPS: (0, 10),
+    Metric.CES: (1, 7),
+}
+
+# (metric, scale) → first positive score, where the convention is well established.
+DEFAULT_POSITIVE_FROM: dict[tuple[Metric, tuple[int, int]], int] = {
+    (Metric.CSAT, (1, 3)): 3,
+    (Metric.CSAT, (1, 5)): 4,
+    (Metric.CSAT, (1, 7)): 5,
+    (Metric.CES, (1, 5)): 4,
+    (Metric.CES, (1, 7)): 5,
+    (Metric.NPS, (0, 10)): 9,
+}
+
+NPS_DETRACTOR_MAX = 6
+
+Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class ScaleLabels(BaseModel):
+    """Words shown at the two ends of the scale ("Not at all likely" … "Extremely likely")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    low: LocalizedText
+    high: LocalizedText
+
+
+class Survey(BaseModel):
+    """A survey: one question on one metric, and the short conversation around it.
+
+    Band-dependent texts (`follow_up`, `thank_you`) are either one text for every band or a
+    mapping of band → text; bands are detractor/passive/promoter for NPS and
+    negative/neutral/positive for CSAT and CES.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: Key
+    metric: Metric
+    scale: tuple[int, int] | None = None
+    positive_from: int | None = None
+    question: LocalizedText | None = None
+    default_locale: str = "en"
+    follow_up: LocalizedText | dict[Band, LocalizedText] | None = None
+    thank_you: LocalizedText | dict[Band, LocalizedText] | None = None
+    reasons: list[LocalizedText] = Field(default_factory=list, max_length=10)
+    reasons_for: list[Band] | None = None
+    labels: ScaleLabels | None = None
+    ask_comment: bool = True
+    throttle_days: int = Field(default=30, ge=0, le=3650)
+    expires_after_hours: int | None = Field(default=None, gt=0, le=24 * 365)
+
+    @field_validator("question", "default_locale")
+    @classmethod
+    def _not_blank(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be blank")
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("must name at least one locale")
+            for locale, text in value.items():
+                if not str(locale).strip() or not str(text).strip():
+                    raise ValueError("locales and texts must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Survey:
+        scale = self.scale or DEFAULT_SCALE[self.metric]
+        low, high = scale
+        if scale not in ALLOWED_SCALES:
+            allowed = ", ".join(f"{a}-{b}" for a, b in ALLOWED_SCALES)
+            raise ValueError(f"scale {low}-{high} is not supported; use one of {allowed}")
+        if self.metric is Metric.NPS and scale != (0, 10):
+            raise ValueError("scale: an NPS survey is always on 0-10")
+        positive_from = self.positive_from
+        if positive_from is None:
+            positive_from = DEFAULT_POSITIVE_FROM.get((self.metric, scale))
+            if positive_from is None:
+                raise ValueError(
+                    f"positive_from is required for a {self.metric.value} survey on {low}-{high}"
+                )
+        if not low < positive_from <= high:
+            raise ValueError(f"positive_from must be above {low} and at most {high}")
+        if self.metric is Metric.NPS and positive_from != 9:
+            raise ValueError("positive_from: NPS promoters are always 9-10")
+        bands = set(self.bands)
+        for name in ("follow_up", "thank_you"):
+            value = getattr(self, name)
+            if isinstance(value, dict) and set(value) & set(_ALL_BANDS):
+                unknown = set(value) - bands
+                if unknown:
+                    raise ValueError(f"{name}: bands {sorted(unknown)} do not apply to this metric")
+        if self.reasons_for is not None and set(self.reasons_for) - bands:
+            raise ValueError("reasons_for: bands do not apply to this metric")
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "positive_from", positive_from)
+        return self
+
+    @property
+    def low(self) -> int:
+        return self.scale_range[0]
+
+    @property
+    def high(self) -> int:
+        return self.scale_range[1]
+
+    @property
+    def scale_range(self) -> tuple[int, int]:
+        assert self.scale is not None  # completed by the validator
+        return self.scale
+
+    @property
+    def first_positive(self) -> int:
+        assert self.positive_from is not None  # completed by the validator
+        return self.positive_from
+
+    @property
+    def bands(self) -> tuple[Band, Band, Band]:
+        if self.metric is Metric.NPS:
+            return ("detractor", "passive", "promoter")
+        return ("negative", "neutral", "positive")
+
+    def band(self, score: int) -> Band:
+        """The band a score falls in: NPS 0-6/7-8/9-10; CSAT/CES below, just below, from positive."""
+        if self.metric is Metric.NPS:
+            if score <= NPS_DETRACTOR_MAX:
+                return "detractor"
+            return "promoter" if score >= self.first_positive else "passive"
+        if score >= self.first_positive:
+            return "positive"
+        if score == self.first_positive - 1 and score > self.low:
+            return "neutral"
+        return "negative"
+
+    def is_positive(self, score: int) -> bool:
+        return score >= self.first_positive
+
+    def asks_reason(self, score: int) -> bool:
+        """Whether the reasons list follows this score (by default after a low score)."""
+        if not self.reasons:
+            return False
+        wanted = self.reasons_for
+        if wanted is None:
+            wanted = ["detractor"] if self.metric is Metric.NPS else ["negative"]
+        return self.band(score) in wanted
+
+    def band_text(self, value: Any, band: Band) -> LocalizedText | None:
+        """Pick the text for a band from a one-for-all or a per-band setting."""
+        if value is None or isinstance(value, str):
+            return value
+        if set(value) & set(_ALL_BANDS):
+            return value.get(band)
+        return value
+
+
+_ALL_BANDS: tuple[Band, ...] = (
+    "negative",
+    "neutral",
+    "positive",
+    "detractor",
+    "passive",
+    "promoter",
+)
+
+
+class SurveyFile(BaseModel):
+    """The YAML file shape: `surveys:` followed by a list of surveys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    surveys: list[Survey] = Field(min_length=1)

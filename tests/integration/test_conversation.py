@@ -1,0 +1,135 @@
+"""The conversation engine's states, on SQLite and PostgreSQL, through real storage."""
+
+from __future__ import annotations
+
+from bot.services import Services
+from storage.models import InvitationStatus, Step
+from storage.uow import UnitOfWork
+from surveys.texts import builtin
+from tests.conftest import FakeClock
+from tests.support import add_survey, deliver, fire, invitation, response, say, texts
+
+
+async def started(services: Services, **survey: object) -> str:
+    await add_survey(services, **survey)
+    result = await fire(services)
+    assert await deliver(services) == 1
+    return result.invitation.id
+
+
+async def test_score_then_comment_then_done(services: Services) -> None:
+    inv_id = await started(services)
+    reply = await say(services, inv_id, "2")
+    assert texts(reply) == [builtin("follow_up.negative", "en")]
+    assert (await invitation(services, inv_id)).step == Step.AWAITING_COMMENT
+    reply = await say(services, inv_id, "The wait was far too long")
+    stored = await response(services, inv_id)
+    assert stored is not None
+    assert (stored.score, stored.comment, stored.channel) == (2, "The wait was far too long", "web")
+    done = await invitation(services, inv_id)
+    assert (done.status, done.step) == (InvitationStatus.COMPLETED, Step.DONE)
+    assert texts(reply) == [builtin("thank_you.negative", "en")]
+
+
+async def test_score_with_words_skips_the_comment_question(services: Services) -> None:
+    inv_id = await started(services)
+    await say(services, inv_id, "5 - quick and friendly")
+    stored = await response(services, inv_id)
+    assert stored is not None and (stored.score, stored.comment) == (5, "quick and friendly")
+    assert (await invitation(services, inv_id)).status == InvitationStatus.COMPLETED
+
+
+async def test_skipping_the_comment_is_fine(services: Services) -> None:
+    inv_id = await started(services)
+    await say(services, inv_id, "4")
+    await say(services, inv_id, "skip")
+    stored = await response(services, inv_id)
+    assert stored is not None and (stored.score, stored.comment) == (4, None)
+    assert (await invitation(services, inv_id)).status == InvitationStatus.COMPLETED
+
+
+async def test_reprompts_twice_then_closes_politely(services: Services) -> None:
+    inv_id = await started(services)
+    first = await say(services, inv_id, "hmm not sure")
+    second = await say(services, inv_id, "11")
+    assert "1" in texts(first)[0] and "5" in texts(first)[0]  # says what it accepts
+    assert texts(first) != texts(second)  # unreadable vs out of range
+    third = await say(services, inv_id, "whatever")
+    closed = await invitation(services, inv_id)
+    assert (closed.status, closed.step) == (InvitationStatus.CLOSED, Step.DONE)
+    assert await response(services, inv_id) is None
+    late = await say(services, inv_id, "5")
+    assert len(third.messages) == 1 and len(late.messages) == 1
+    assert await response(services, inv_id) is None
+
+
+async def test_reasons_after_a_low_score(services: Services) -> None:
+    inv_id = await started(
+        services, key="support-csat", metric="csat", reasons=["Slow reply", "Not solved", "Rude"]
+    )
+    reply = await say(services, inv_id, "1")
+    assert [c.value for c in reply.messages[0].choices] == ["Slow reply", "Not solved", "Rude"]
+    assert (await invitation(services, inv_id)).step == Step.AWAITING_REASON
+    await say(services, inv_id, "2")  # by its number in the list
+    await say(services, inv_id, "Still broken after three calls")
+    stored = await response(services, inv_id)
+    assert stored is not None
+    assert (stored.score, stored.reason, stored.comment) == (1, "Not solved", "Still broken after three calls")
+
+
+async def test_no_reasons_after_a_high_score(services: Services) -> None:
+    inv_id = await started(services, reasons=["Slow reply"])
+    await say(services, inv_id, "5")
+    assert (await invitation(services, inv_id)).step == Step.AWAITING_COMMENT
+
+
+async def test_redelivered_message_changes_nothing(services: Services) -> None:
+    inv_id = await started(services)
+    first = await say(services, inv_id, "3", message_id="dup-1")
+    again = await say(services, inv_id, "3", message_id="dup-1")
+    assert not first.duplicate and again.duplicate and again.messages == []
+    async with UnitOfWork(services.sessions) as uow:
+        inbound = [m for m in await uow.messages.transcript(inv_id) if m.direction == "in"]
+    assert len(inbound) == 1
+    assert (await invitation(services, inv_id)).step == Step.AWAITING_COMMENT
+
+
+async def test_late_reply_after_expiry_gets_closed_answer(services: Services, clock: FakeClock) -> None:
+    inv_id = await started(services)
+    clock.advance(days=7, seconds=1)
+    reply = await say(services, inv_id, "5")
+    assert len(reply.messages) == 1
+    assert await response(services, inv_id) is None
+    assert (await invitation(services, inv_id)).status == InvitationStatus.EXPIRED
+
+
+async def test_opt_out_at_every_step(services: Services) -> None:
+    await add_survey(services, throttle_days=0)
+    for steps in ([], ["3"]):
+        result = await fire(services)
+        await deliver(services)
+        inv_id = result.invitation.id
+        for text in steps:
+            await say(services, inv_id, text)
+        await say(services, inv_id, "STOP")
+        stopped = await invitation(services, inv_id)
+        assert stopped.step == Step.DONE
+        async with UnitOfWork(services.sessions) as uow:
+            assert await uow.opt_outs.is_opted_out(stopped.contact_id, "web")
+            await uow.opt_outs.remove(stopped.contact_id, "web")
+            await uow.commit()
+    # the score given before STOP is kept
+    stored = await response(services, result.invitation.id)
+    assert stored is not None and stored.score == 3
+
+
+async def test_opted_out_contact_is_not_surveyed_until_opt_in(services: Services) -> None:
+    await add_survey(services, throttle_days=0)
+    first = await fire(services)
+    await deliver(services)
+    await say(services, first.invitation.id, "stop please")
+    skipped = await fire(services)
+    assert (skipped.invitation.status, skipped.invitation.skip_reason) == ("skipped", "opted_out")
+    await say(services, first.invitation.id, "START")
+    again = await fire(services)
+    assert again.invitation.status == "scheduled"

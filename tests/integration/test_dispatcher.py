@@ -1,0 +1,113 @@
+"""The dispatcher: due work goes out once, leases survive crashes, failures retry or stop."""
+
+from __future__ import annotations
+
+from bot.services import Services
+from channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
+from storage.uow import UnitOfWork
+from tests.conftest import FakeClock, services_with
+from tests.support import add_survey, fire, invitation
+
+
+class ScriptedChannel:
+    """A channel whose sends follow a script of results and errors, recording each call."""
+
+    name = "sms"
+
+    def __init__(self, *script: Exception | None) -> None:
+        self.script = list(script)
+        self.sent: list[OutboundMessage] = []
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.sent.append(message)
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        return SendResult(provider_message_id=f"SM{len(self.sent)}")
+
+
+PHONE = {"external_id": "p1", "phone": "+14155550123", "locale": "en"}
+
+
+async def test_due_invitation_is_sent_once_with_the_question(services: Services) -> None:
+    await add_survey(services, question="How did {agent} do on ticket {ticket_id}?")
+    result = await fire(services, properties={"agent": "Ana", "ticket_id": "T-7"})
+    assert await services.dispatcher.dispatch_due() == 1
+    assert await services.dispatcher.dispatch_due() == 0
+    sent = await invitation(services, result.invitation.id)
+    assert sent.status == "sent" and sent.provider_message_id and sent.expires_at
+    async with UnitOfWork(services.sessions) as uow:
+        transcript = await uow.messages.transcript(sent.id)
+    assert [m.direction for m in transcript] == ["out"]
+    assert transcript[0].text.startswith("How did Ana do on ticket T-7?")
+
+
+async def test_expired_lease_is_claimed_again(services: Services, clock: FakeClock) -> None:
+    await add_survey(services)
+    result = await fire(services)
+    async with UnitOfWork(services.sessions) as uow:  # a worker claims, then dies
+        assert await uow.invitations.claim_due(clock.now, clock.now, 10) == [result.invitation.id]
+        await uow.commit()
+    assert await services.dispatcher.dispatch_due() == 0  # the lease still holds
+    clock.advance(seconds=1)
+    assert await services.dispatcher.dispatch_due() == 1
+    assert (await invitation(services, result.invitation.id)).status == "sent"
+
+
+async def test_transient_failure_retries_with_backoff(database_url: str, clock: FakeClock) -> None:
+    channel = ScriptedChannel(TransientSendError("503"), TransientSendError("503"))
+    services = await services_with(database_url, clock, {"sms": channel})
+    try:
+        await add_survey(services)
+        result = await fire(services, channel="sms", contact=PHONE)
+        await services.dispatcher.dispatch_due()
+        first = await invitation(services, result.invitation.id)
+        assert (first.status, first.attempts, first.last_error) == ("scheduled", 1, "503")
+        clock.advance(seconds=2)
+        await services.dispatcher.dispatch_due()
+        assert (await invitation(services, result.invitation.id)).status == "scheduled"
+        clock.advance(seconds=3)
+        assert await services.dispatcher.dispatch_due() == 0  # second backoff is 4 s
+        clock.advance(seconds=1)
+        await services.dispatcher.dispatch_due()
+        assert (await invitation(services, result.invitation.id)).status == "sent"
+        assert len(channel.sent) == 3
+    finally:
+        await services.close()
+
+
+async def test_permanent_failure_stops_and_suppresses(database_url: str, clock: FakeClock) -> None:
+    channel = ScriptedChannel(PermanentSendError("21610 opted out", code="21610", suppress=True))
+    services = await services_with(database_url, clock, {"sms": channel})
+    try:
+        await add_survey(services, throttle_days=0)
+        result = await fire(services, channel="sms", contact=PHONE)
+        await services.dispatcher.dispatch_due()
+        failed = await invitation(services, result.invitation.id)
+        assert failed.status == "failed"
+        clock.advance(hours=1)
+        assert await services.dispatcher.dispatch_due() == 0
+        again = await fire(services, channel="sms", contact=PHONE)
+        assert (again.invitation.status, again.invitation.skip_reason) == ("skipped", "opted_out")
+        assert len(channel.sent) == 1
+    finally:
+        await services.close()
+
+
+async def test_sms_question_degrades_to_text_hint(database_url: str, clock: FakeClock) -> None:
+    channel = ScriptedChannel()
+    services = await services_with(database_url, clock, {"sms": channel})
+    try:
+        await add_survey(services, key="nps", metric="nps")
+        await fire(services, survey="nps", channel="sms", contact=PHONE)
+        await services.dispatcher.dispatch_due()
+        (message,) = channel.sent
+        assert message.address == "+14155550123"
+        assert [c.value for c in message.choices] == [str(n) for n in range(11)]
+        assert message.choices_hint is not None and "0" in message.choices_hint and "10" in message.choices_hint
+    finally:
+        await services.close()

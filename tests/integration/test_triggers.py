@@ -1,0 +1,97 @@
+"""Eligibility and idempotency at trigger time, including concurrent triggers for one contact."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.errors import NotFound, Unprocessable
+from bot.services import Services
+from storage.uow import UnitOfWork
+from tests.conftest import FakeClock
+from tests.support import add_survey, deliver, fire
+
+
+async def test_trigger_schedules_with_delay(services: Services, clock: FakeClock) -> None:
+    await add_survey(services)
+    result = await fire(services, delay_seconds=3600, properties={"ticket_id": "T-9"})
+    inv = result.invitation
+    assert (inv.status, inv.channel, inv.properties) == ("scheduled", "web", {"ticket_id": "T-9"})
+    assert inv.send_at == clock.now.replace(hour=13)
+    assert await deliver(services) == 0  # not due yet
+    clock.advance(hours=1)
+    assert await deliver(services) == 1
+
+
+async def test_idempotency_key_replay_returns_same_invitation(services: Services) -> None:
+    await add_survey(services)
+    first = await fire(services, idempotency_key="ticket-42-solved")
+    again = await fire(services, idempotency_key="ticket-42-solved")
+    assert first.created and not again.created
+    assert again.invitation.id == first.invitation.id
+    async with UnitOfWork(services.sessions) as uow:
+        assert (await uow.invitations.count_by_status()) == {"scheduled": 1}
+
+
+async def test_throttle_window_skips_and_records_reason(services: Services, clock: FakeClock) -> None:
+    await add_survey(services, throttle_days=30)
+    await add_survey(services, key="relationship-nps", metric="nps")
+    assert (await fire(services)).invitation.status == "scheduled"
+    clock.advance(days=10)
+    skipped = await fire(services, survey="relationship-nps")  # any survey counts
+    assert (skipped.invitation.status, skipped.invitation.skip_reason) == ("skipped", "throttled")
+    clock.advance(days=21)
+    assert (await fire(services)).invitation.status == "scheduled"
+
+
+async def test_throttle_zero_disables(services: Services) -> None:
+    await add_survey(services, throttle_days=0)
+    assert (await fire(services)).invitation.status == "scheduled"
+    assert (await fire(services)).invitation.status == "scheduled"
+
+
+async def test_skipped_triggers_do_not_extend_the_window(services: Services, clock: FakeClock) -> None:
+    await add_survey(services, throttle_days=30)
+    await fire(services)
+    clock.advance(days=29)
+    assert (await fire(services)).invitation.status == "skipped"
+    clock.advance(days=2)
+    assert (await fire(services)).invitation.status == "scheduled"
+
+
+async def test_two_concurrent_triggers_for_one_contact_create_one(services: Services) -> None:
+    await add_survey(services)
+    results = await asyncio.gather(
+        *(fire(services, idempotency_key=f"k{n}") for n in range(4))
+    )
+    statuses = sorted(r.invitation.status for r in results)
+    assert statuses == ["scheduled", "skipped", "skipped", "skipped"]
+    assert {r.invitation.skip_reason for r in results} == {None, "throttled"}
+
+
+async def test_concurrent_replays_of_one_key_return_one_invitation(services: Services) -> None:
+    await add_survey(services)
+    results = await asyncio.gather(*(fire(services, idempotency_key="same") for _ in range(4)))
+    assert len({r.invitation.id for r in results}) == 1
+    async with UnitOfWork(services.sessions) as uow:
+        assert (await uow.invitations.count_by_status()) == {"scheduled": 1}
+
+
+async def test_unknown_survey_and_unconfigured_channel(services: Services) -> None:
+    with pytest.raises(NotFound):
+        await fire(services, survey="nope")
+    await add_survey(services)
+    with pytest.raises(Unprocessable) as info:
+        await fire(services, channel="sms", contact={"external_id": "c", "phone": "+14155550123"})
+    assert info.value.field == "channel"
+
+
+async def test_contact_upsert_merges_properties(services: Services) -> None:
+    await add_survey(services, throttle_days=0)
+    await fire(services, contact={"external_id": "c1", "locale": "fi", "properties": {"plan": "pro"}})
+    await fire(services, contact={"external_id": "c1", "properties": {"region": "EU"}})
+    async with UnitOfWork(services.sessions) as uow:
+        contact = await uow.contacts.get_by_external_id("c1")
+    assert contact is not None
+    assert (contact.locale, contact.properties) == ("fi", {"plan": "pro", "region": "EU"})

@@ -1,0 +1,65 @@
+"""Test helpers that drive services the way the API and channels do."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from bot.conversation import Reply
+from bot.schemas import TriggerIn
+from bot.services import Services, load_surveys
+from bot.triggers import TriggerResult, trigger
+from channels.base import InboundMessage
+from storage.models import Invitation, Response
+from storage.uow import UnitOfWork
+from surveys.definitions import Survey
+
+_ids = itertools.count(1)
+
+
+async def add_survey(services: Services, **fields: Any) -> Survey:
+    fields.setdefault("key", "support-csat")
+    fields.setdefault("metric", "csat")
+    survey = Survey.model_validate(fields)
+    await load_surveys(services.sessions, [survey])
+    return survey
+
+
+async def fire(services: Services, survey: str = "support-csat", **body: Any) -> TriggerResult:
+    body.setdefault("contact", {"external_id": "cust-1"})
+    body.setdefault("channel", "web")
+    request = TriggerIn.model_validate({"survey": survey, **body})
+    return await trigger(
+        services.sessions, request, now=services.clock(), channels_on=services.channels_on
+    )
+
+
+async def deliver(services: Services) -> int:
+    return await services.dispatcher.dispatch_due()
+
+
+async def say(services: Services, invitation_id: str, text: str, message_id: str | None = None) -> Reply:
+    inbound = InboundMessage(
+        channel="web",
+        address=invitation_id,
+        text=text,
+        provider_message_id=message_id or f"m{next(_ids)}",
+        received_at=services.clock(),
+    )
+    return await services.conversation.handle(inbound, invitation_id=invitation_id)
+
+
+async def invitation(services: Services, invitation_id: str) -> Invitation:
+    async with UnitOfWork(services.sessions) as uow:
+        found = await uow.invitations.get(invitation_id)
+    assert found is not None
+    return found
+
+
+async def response(services: Services, invitation_id: str) -> Response | None:
+    async with UnitOfWork(services.sessions) as uow:
+        return await uow.responses.for_invitation(invitation_id)
+
+
+def texts(reply: Reply) -> list[str]:
+    return [m.text for m in reply.messages]

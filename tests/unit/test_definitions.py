@@ -1,0 +1,96 @@
+"""Survey definitions: defaults per metric and scale, bands, validation that names the problem."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from surveys.definitions import Survey, SurveyFile
+
+
+@pytest.mark.parametrize(
+    ("metric", "scale", "expected_scale", "positive_from"),
+    [
+        ("csat", None, (1, 5), 4),
+        ("nps", None, (0, 10), 9),
+        ("ces", None, (1, 7), 5),
+        ("csat", (1, 7), (1, 7), 5),
+        ("csat", (1, 3), (1, 3), 3),
+        ("ces", (1, 5), (1, 5), 4),
+    ],
+)
+def test_defaults(metric: str, scale: tuple[int, int] | None, expected_scale: tuple[int, int], positive_from: int) -> None:
+    survey = Survey(key="s", metric=metric, scale=scale)  # type: ignore[arg-type]
+    assert (survey.scale, survey.positive_from) == (expected_scale, positive_from)
+
+
+def test_other_scales_need_explicit_positive_from() -> None:
+    with pytest.raises(ValidationError, match="positive_from is required"):
+        Survey(key="s", metric="csat", scale=(1, 10))  # type: ignore[arg-type]
+    survey = Survey(key="s", metric="csat", scale=(1, 10), positive_from=8)  # type: ignore[arg-type]
+    assert survey.is_positive(8) and not survey.is_positive(7)
+
+
+@pytest.mark.parametrize("scale", [(2, 5), (1, 4), (0, 5)])
+def test_unsupported_scales_are_refused(scale: tuple[int, int]) -> None:
+    with pytest.raises(ValidationError, match="not supported"):
+        Survey(key="s", metric="csat", scale=scale, positive_from=3)  # type: ignore[arg-type]
+
+
+def test_nps_is_always_zero_to_ten() -> None:
+    with pytest.raises(ValidationError, match="NPS"):
+        Survey(key="s", metric="nps", scale=(1, 10), positive_from=9)  # type: ignore[arg-type]
+
+
+def test_bands() -> None:
+    nps = Survey(key="n", metric="nps")  # type: ignore[arg-type]
+    assert [nps.band(s) for s in (0, 6, 7, 8, 9, 10)] == [
+        "detractor", "detractor", "passive", "passive", "promoter", "promoter"
+    ]
+    csat = Survey(key="c", metric="csat")  # type: ignore[arg-type]
+    assert [csat.band(s) for s in range(1, 6)] == ["negative", "negative", "neutral", "positive", "positive"]
+    ces = Survey(key="e", metric="ces")  # type: ignore[arg-type]
+    assert [ces.band(s) for s in range(1, 8)] == ["negative"] * 3 + ["neutral"] + ["positive"] * 3
+
+
+def test_band_texts_and_reasons() -> None:
+    survey = Survey.model_validate(
+        {
+            "key": "n",
+            "metric": "nps",
+            "follow_up": {"detractor": "Sorry! What went wrong?", "promoter": {"en": "Yay", "fi": "Jee"}},
+            "reasons": ["Price", "Support"],
+        }
+    )
+    assert survey.band_text(survey.follow_up, "detractor") == "Sorry! What went wrong?"
+    assert survey.band_text(survey.follow_up, "passive") is None
+    assert survey.asks_reason(3) and not survey.asks_reason(8)
+    with pytest.raises(ValidationError, match="do not apply"):
+        Survey.model_validate({"key": "c", "metric": "csat", "follow_up": {"promoter": "x"}})
+
+
+def test_yaml_shape_of_the_issue() -> None:
+    data = {
+        "surveys": [
+            {"key": "support-csat", "metric": "csat", "scale": [1, 5], "question": "How satisfied are you?"},
+            {"key": "relationship-nps", "metric": "nps", "question": {"en": "Recommend?", "zh": "推荐吗？"}},
+        ]
+    }
+    parsed = SurveyFile.model_validate(data).surveys
+    assert [s.key for s in parsed] == ["support-csat", "relationship-nps"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"key": "", "metric": "csat"},
+        {"key": "has space", "metric": "csat"},
+        {"key": "k", "metric": "csat", "question": "  "},
+        {"key": "k", "metric": "csat", "question": {}},
+        {"key": "k", "metric": "csat", "throttle_days": -1},
+        {"key": "k", "metric": "csat", "unknown": 1},
+    ],
+)
+def test_invalid_definitions(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Survey.model_validate(bad)
