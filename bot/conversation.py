@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from surveys.keywords import Intent, detect_intent
 
 from bot.rendering import Talk
 from channels.base import InboundMessage, OutboundMessage
 from storage.models import Contact, Invitation, InvitationStatus, Response, Step, SurveyRow
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
+from surveys.keywords import Intent, detect_intent
 from surveys.parsing import parse_answer
 
 log = logging.getLogger("bot.conversation")

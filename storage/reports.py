@@ -7,8 +7,9 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col as sa_column
 
 from storage.models import Response
 
@@ -43,9 +44,7 @@ def _group_expr(session: AsyncSession, group_by: str) -> Any:
         raise ValueError(
             f"cannot group by {group_by!r}: use channel, month, week or a property name"
         )
-    if session.bind.dialect.name == "postgresql":
-        return Response.properties[group_by].astext
-    return cast(func.json_extract(Response.properties, f'$."{group_by}"'), String)
+    return sa_column(Response.properties)[group_by].as_string()
 
 
 async def histograms(

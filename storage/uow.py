@@ -58,4 +58,3 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
-

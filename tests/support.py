@@ -38,7 +38,9 @@ async def deliver(services: Services) -> int:
     return await services.dispatcher.dispatch_due()
 
 
-async def say(services: Services, invitation_id: str, text: str, message_id: str | None = None) -> Reply:
+async def say(
+    services: Services, invitation_id: str, text: str, message_id: str | None = None
+) -> Reply:
     inbound = InboundMessage(
         channel="web",
         address=invitation_id,

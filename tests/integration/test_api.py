@@ -111,13 +111,19 @@ async def test_sms_trigger_without_the_channel_configured_is_422(api: httpx.Asyn
     await api.post("/api/v1/surveys", json=SURVEY)
     reply = await api.post(
         "/api/v1/triggers",
-        json={"survey": "support-csat", "contact": {"external_id": "c", "phone": "+358401234567"}, "channel": "sms"},
+        json={
+            "survey": "support-csat",
+            "contact": {"external_id": "c", "phone": "+358401234567"},
+            "channel": "sms",
+        },
     )
     assert reply.status_code == 422 and reply.json()["field"] == "channel"
 
 
 async def test_contact_upsert(api: httpx.AsyncClient) -> None:
-    first = await api.post("/api/v1/contacts", json={"external_id": "c9", "phone": "+358 40 123 4567"})
+    first = await api.post(
+        "/api/v1/contacts", json={"external_id": "c9", "phone": "+358 40 123 4567"}
+    )
     assert first.status_code == 200 and first.json()["phone"] == "+358401234567"
     second = await api.post("/api/v1/contacts", json={"external_id": "c9", "name": "Aino"})
     assert second.json()["phone"] == "+358401234567" and second.json()["name"] == "Aino"
@@ -128,29 +134,47 @@ async def test_web_chat_answer_shows_in_responses_and_scores(api: httpx.AsyncCli
     trig = (
         await api.post(
             "/api/v1/triggers",
-            json={"survey": "support-csat", "contact": {"external_id": "c-5"}, "properties": {"agent": "Ana"}},
+            json={
+                "survey": "support-csat",
+                "contact": {"external_id": "c-5"},
+                "properties": {"agent": "Ana"},
+            },
         )
     ).json()
     token = trig["link"].rsplit("/", 1)[1]
     state = (await api.get(f"/s/{token}/state")).json()
     assert state["status"] == "active" and state["choices_kind"] == "scale"
     assert state["messages"][0]["text"].startswith("How did Ana do?")
-    state = (await api.post(f"/s/{token}/messages", json={"text": "4", "client_message_id": "a"})).json()
+    state = (
+        await api.post(f"/s/{token}/messages", json={"text": "4", "client_message_id": "a"})
+    ).json()
     assert state["choices_kind"] == "skip"
     state = (
         await api.post(f"/s/{token}/messages", json={"text": "Quick fix", "client_message_id": "b"})
     ).json()
     assert state["status"] == "done" and state["choices"] == []
-    replay = await api.post(f"/s/{token}/messages", json={"text": "Quick fix", "client_message_id": "b"})
+    replay = await api.post(
+        f"/s/{token}/messages", json={"text": "Quick fix", "client_message_id": "b"}
+    )
     assert len(replay.json()["messages"]) == len(state["messages"])
     responses = (await api.get("/api/v1/responses", params={"survey": "support-csat"})).json()
     assert responses["count"] == 1
     row = responses["data"][0]
     assert (row["score"], row["comment"], row["contact"], row["properties"]) == (
-        4, "Quick fix", "c-5", {"agent": "Ana"}
+        4,
+        "Quick fix",
+        "c-5",
+        {"agent": "Ana"},
     )
-    scores = (await api.get("/api/v1/surveys/support-csat/scores", params={"group_by": "agent"})).json()
-    assert (scores["responses"], scores["score"], scores["positive"], scores["small_sample"]) == (1, 100.0, 1, True)
+    scores = (
+        await api.get("/api/v1/surveys/support-csat/scores", params={"group_by": "agent"})
+    ).json()
+    assert (scores["responses"], scores["score"], scores["positive"], scores["small_sample"]) == (
+        1,
+        100.0,
+        1,
+        True,
+    )
     assert scores["groups"][0]["group"] == {"agent": "Ana"}
 
 

@@ -74,7 +74,11 @@ async def test_reasons_after_a_low_score(services: Services) -> None:
     await say(services, inv_id, "Still broken after three calls")
     stored = await response(services, inv_id)
     assert stored is not None
-    assert (stored.score, stored.reason, stored.comment) == (1, "Not solved", "Still broken after three calls")
+    assert (stored.score, stored.reason, stored.comment) == (
+        1,
+        "Not solved",
+        "Still broken after three calls",
+    )
 
 
 async def test_no_reasons_after_a_high_score(services: Services) -> None:
@@ -94,7 +98,9 @@ async def test_redelivered_message_changes_nothing(services: Services) -> None:
     assert (await invitation(services, inv_id)).step == Step.AWAITING_COMMENT
 
 
-async def test_late_reply_after_expiry_gets_closed_answer(services: Services, clock: FakeClock) -> None:
+async def test_late_reply_after_expiry_gets_closed_answer(
+    services: Services, clock: FakeClock
+) -> None:
     inv_id = await started(services)
     clock.advance(days=7, seconds=1)
     reply = await say(services, inv_id, "5")

@@ -108,6 +108,10 @@ async def test_sms_question_degrades_to_text_hint(database_url: str, clock: Fake
         (message,) = channel.sent
         assert message.address == "+14155550123"
         assert [c.value for c in message.choices] == [str(n) for n in range(11)]
-        assert message.choices_hint is not None and "0" in message.choices_hint and "10" in message.choices_hint
+        assert (
+            message.choices_hint is not None
+            and "0" in message.choices_hint
+            and "10" in message.choices_hint
+        )
     finally:
         await services.close()

@@ -34,7 +34,9 @@ async def test_idempotency_key_replay_returns_same_invitation(services: Services
         assert (await uow.invitations.count_by_status()) == {"scheduled": 1}
 
 
-async def test_throttle_window_skips_and_records_reason(services: Services, clock: FakeClock) -> None:
+async def test_throttle_window_skips_and_records_reason(
+    services: Services, clock: FakeClock
+) -> None:
     await add_survey(services, throttle_days=30)
     await add_survey(services, key="relationship-nps", metric="nps")
     assert (await fire(services)).invitation.status == "scheduled"
@@ -51,7 +53,9 @@ async def test_throttle_zero_disables(services: Services) -> None:
     assert (await fire(services)).invitation.status == "scheduled"
 
 
-async def test_skipped_triggers_do_not_extend_the_window(services: Services, clock: FakeClock) -> None:
+async def test_skipped_triggers_do_not_extend_the_window(
+    services: Services, clock: FakeClock
+) -> None:
     await add_survey(services, throttle_days=30)
     await fire(services)
     clock.advance(days=29)
@@ -62,9 +66,7 @@ async def test_skipped_triggers_do_not_extend_the_window(services: Services, clo
 
 async def test_two_concurrent_triggers_for_one_contact_create_one(services: Services) -> None:
     await add_survey(services)
-    results = await asyncio.gather(
-        *(fire(services, idempotency_key=f"k{n}") for n in range(4))
-    )
+    results = await asyncio.gather(*(fire(services, idempotency_key=f"k{n}") for n in range(4)))
     statuses = sorted(r.invitation.status for r in results)
     assert statuses == ["scheduled", "skipped", "skipped", "skipped"]
     assert {r.invitation.skip_reason for r in results} == {None, "throttled"}
@@ -89,7 +91,9 @@ async def test_unknown_survey_and_unconfigured_channel(services: Services) -> No
 
 async def test_contact_upsert_merges_properties(services: Services) -> None:
     await add_survey(services, throttle_days=0)
-    await fire(services, contact={"external_id": "c1", "locale": "fi", "properties": {"plan": "pro"}})
+    await fire(
+        services, contact={"external_id": "c1", "locale": "fi", "properties": {"plan": "pro"}}
+    )
     await fire(services, contact={"external_id": "c1", "properties": {"region": "EU"}})
     async with UnitOfWork(services.sessions) as uow:
         contact = await uow.contacts.get_by_external_id("c1")

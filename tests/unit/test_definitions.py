@@ -19,7 +19,9 @@ from surveys.definitions import Survey, SurveyFile
         ("ces", (1, 5), (1, 5), 4),
     ],
 )
-def test_defaults(metric: str, scale: tuple[int, int] | None, expected_scale: tuple[int, int], positive_from: int) -> None:
+def test_defaults(
+    metric: str, scale: tuple[int, int] | None, expected_scale: tuple[int, int], positive_from: int
+) -> None:
     survey = Survey(key="s", metric=metric, scale=scale)  # type: ignore[arg-type]
     assert (survey.scale, survey.positive_from) == (expected_scale, positive_from)
 
@@ -45,10 +47,21 @@ def test_nps_is_always_zero_to_ten() -> None:
 def test_bands() -> None:
     nps = Survey(key="n", metric="nps")  # type: ignore[arg-type]
     assert [nps.band(s) for s in (0, 6, 7, 8, 9, 10)] == [
-        "detractor", "detractor", "passive", "passive", "promoter", "promoter"
+        "detractor",
+        "detractor",
+        "passive",
+        "passive",
+        "promoter",
+        "promoter",
     ]
     csat = Survey(key="c", metric="csat")  # type: ignore[arg-type]
-    assert [csat.band(s) for s in range(1, 6)] == ["negative", "negative", "neutral", "positive", "positive"]
+    assert [csat.band(s) for s in range(1, 6)] == [
+        "negative",
+        "negative",
+        "neutral",
+        "positive",
+        "positive",
+    ]
     ces = Survey(key="e", metric="ces")  # type: ignore[arg-type]
     assert [ces.band(s) for s in range(1, 8)] == ["negative"] * 3 + ["neutral"] + ["positive"] * 3
 
@@ -58,7 +71,10 @@ def test_band_texts_and_reasons() -> None:
         {
             "key": "n",
             "metric": "nps",
-            "follow_up": {"detractor": "Sorry! What went wrong?", "promoter": {"en": "Yay", "fi": "Jee"}},
+            "follow_up": {
+                "detractor": "Sorry! What went wrong?",
+                "promoter": {"en": "Yay", "fi": "Jee"},
+            },
             "reasons": ["Price", "Support"],
         }
     )
@@ -72,8 +88,17 @@ def test_band_texts_and_reasons() -> None:
 def test_yaml_shape_of_the_issue() -> None:
     data = {
         "surveys": [
-            {"key": "support-csat", "metric": "csat", "scale": [1, 5], "question": "How satisfied are you?"},
-            {"key": "relationship-nps", "metric": "nps", "question": {"en": "Recommend?", "zh": "推荐吗？"}},
+            {
+                "key": "support-csat",
+                "metric": "csat",
+                "scale": [1, 5],
+                "question": "How satisfied are you?",
+            },
+            {
+                "key": "relationship-nps",
+                "metric": "nps",
+                "question": {"en": "Recommend?", "zh": "推荐吗？"},
+            },
         ]
     }
     parsed = SurveyFile.model_validate(data).surveys
