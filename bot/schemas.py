@@ -154,3 +154,37 @@ class SurveysOut(BaseModel):
 
 class ApiError(BaseModel):
     detail: str
+
+
+class ScoreFields(BaseModel):
+    """The scoring fields shared by the whole report and each group."""
+
+    metric: str
+    responses: int
+    score: float | None = Field(description="CSAT/CES % positive, or NPS -100..100; unrounded")
+    average: float | None
+    margin_of_error: float | None = Field(description="95 % half-width, in the score's units")
+    interval: tuple[float, float] | None = Field(description="95 % interval (Wilson for CSAT/CES)")
+    small_sample: bool = Field(description="true below 30 responses")
+    distribution: dict[str, int]
+    promoters: int | None = Field(default=None, description="NPS only")
+    passives: int | None = Field(default=None, description="NPS only")
+    detractors: int | None = Field(default=None, description="NPS only")
+    positive: int | None = Field(default=None, description="CSAT and CES only")
+
+
+class GroupReport(ScoreFields):
+    group: dict[str, str | None]
+
+
+class Period(BaseModel):
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
+class ReportOut(ScoreFields):
+    """The report object of /api/v1/surveys/{key}/scores and `surveybot report --json`."""
+
+    survey: str
+    period: Period
+    groups: list[GroupReport]

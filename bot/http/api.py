@@ -13,6 +13,7 @@ from bot.schemas import (
     ApiError,
     ContactIn,
     ContactOut,
+    ReportOut,
     ResponseOut,
     ResponsesOut,
     SurveyOut,
@@ -115,7 +116,13 @@ def build_api_router() -> APIRouter:
         ]
         return ResponsesOut(data=data, count=len(data))
 
-    @router.get("/surveys/{key}/scores", tags=["scores"])
+    @router.get(
+        "/surveys/{key}/scores",
+        response_model=ReportOut,
+        response_model_exclude_unset=True,
+        response_model_by_alias=True,
+        tags=["scores"],
+    )
     async def scores(
         key: str,
         uow: UowDep,
