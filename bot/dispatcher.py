@@ -135,10 +135,12 @@ class Dispatcher:
                     invitation, f"the contact has no address on {invitation.channel}"
                 )
                 return
+            if await self._opted_out(contact, invitation.channel):
+                await self._cancelled(invitation, "opted_out")
+                return
+            survey = to_domain(survey_row)
             link = self._link_for(invitation.id) if invitation.channel == "web" else None
-            message = Talk.of(to_domain(survey_row), contact, invitation, address).question(
-                link=link
-            )
+            message = Talk.of(survey, contact, invitation, address).question(link=link)
             try:
                 result = await asyncio.wait_for(channel.send(message), timeout=self._send_timeout)
             except PermanentSendError as exc:
@@ -154,11 +156,17 @@ class Dispatcher:
                 )
                 await self._retry(invitation, f"{type(exc).__name__}: {exc}", None)
                 return
+            ttl = (
+                timedelta(hours=survey.expires_after_hours)
+                if survey.expires_after_hours
+                else self._ttl
+            )
             await self._sent(
                 invitation,
                 contact,
                 message_text=degrade_to_text(message, include_link=False),
                 provider_id=result.provider_message_id,
+                ttl=ttl,
             )
 
     @staticmethod
@@ -166,8 +174,32 @@ class Dispatcher:
         field = ADDRESS_FIELD.get(invitation.channel)
         return getattr(contact, field) if field else invitation.id
 
+    async def _opted_out(self, contact: Contact, channel: str) -> bool:
+        # Checked again at send time: the contact may have opted out after the trigger.
+        async with UnitOfWork(self._sessions) as uow:
+            return await uow.opt_outs.is_opted_out(contact.id or 0, channel)
+
+    async def _cancelled(self, invitation: Invitation, reason: str) -> None:
+        async with UnitOfWork(self._sessions) as uow:
+            await uow.invitations.transition(
+                invitation.id,
+                [Status.SENDING],
+                status=Status.CANCELLED,
+                skip_reason=reason,
+                lease_until=None,
+                updated_at=self._clock(),
+            )
+            await uow.commit()
+        log.info("invitation %s cancelled before sending: %s", invitation.id, reason)
+
     async def _sent(
-        self, invitation: Invitation, contact: Contact, *, message_text: str, provider_id: str
+        self,
+        invitation: Invitation,
+        contact: Contact,
+        *,
+        message_text: str,
+        provider_id: str,
+        ttl: timedelta,
     ) -> None:
         now = self._clock()
         async with UnitOfWork(self._sessions) as uow:
@@ -177,7 +209,7 @@ class Dispatcher:
                 status=Status.SENT,
                 step=Step.AWAITING_SCORE,
                 sent_at=now,
-                expires_at=now + self._ttl,
+                expires_at=now + ttl,
                 lease_until=None,
                 provider_message_id=provider_id,
                 last_error=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.services import Services
 from channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
 from storage.uow import UnitOfWork
@@ -115,3 +117,29 @@ async def test_sms_question_degrades_to_text_hint(database_url: str, clock: Fake
         )
     finally:
         await services.close()
+
+
+async def test_opt_out_after_trigger_cancels_the_send(database_url: str, clock: FakeClock) -> None:
+    channel = ScriptedChannel()
+    services = await services_with(database_url, clock, {"sms": channel})
+    try:
+        await add_survey(services)
+        result = await fire(services, channel="sms", contact=PHONE, delay_seconds=60)
+        async with UnitOfWork(services.sessions) as uow:
+            await uow.opt_outs.add(result.invitation.contact_id, "sms", source="test")
+            await uow.commit()
+        clock.advance(seconds=60)
+        assert await services.dispatcher.dispatch_due() == 1
+        cancelled = await invitation(services, result.invitation.id)
+        assert (cancelled.status, cancelled.skip_reason) == ("cancelled", "opted_out")
+        assert channel.sent == []
+    finally:
+        await services.close()
+
+
+async def test_per_survey_expiry(services: Services, clock: FakeClock) -> None:
+    await add_survey(services, expires_after_hours=2)
+    result = await fire(services)
+    await services.dispatcher.dispatch_due()
+    sent = await invitation(services, result.invitation.id)
+    assert sent.expires_at == clock.now + timedelta(hours=2)
