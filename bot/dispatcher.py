@@ -23,12 +23,12 @@ from channels.base import (
     degrade_to_text,
 )
 from storage.models import Contact, Invitation, InvitationStatus, Step, SurveyRow
+from storage.repositories.contacts import address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.dispatcher")
 Status = InvitationStatus
-ADDRESS_FIELD = {"telegram": "telegram_chat_id", "sms": "phone", "email": "email"}
 
 
 class Dispatcher:
@@ -171,8 +171,10 @@ class Dispatcher:
 
     @staticmethod
     def _address(invitation: Invitation, contact: Contact) -> str | None:
-        field = ADDRESS_FIELD.get(invitation.channel)
-        return getattr(contact, field) if field else invitation.id
+        # On the web the conversation itself is the address (its link carries the id).
+        if invitation.channel == "web":
+            return invitation.id
+        return address_on(contact, invitation.channel)
 
     async def _opted_out(self, contact: Contact, channel: str) -> bool:
         # Checked again at send time: the contact may have opted out after the trigger.

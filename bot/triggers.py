@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import NotFound, Unprocessable
 from bot.schemas import TriggerIn
 from storage.models import Contact, Invitation, InvitationStatus
+from storage.repositories.contacts import ADDRESS_COLUMNS, address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.eligibility import decide, throttle_start
 
 CHANNEL_PREFERENCE = ("telegram", "sms", "email", "web")
-ADDRESS_FIELD = {"telegram": "telegram_chat_id", "sms": "phone", "email": "email"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +25,10 @@ class TriggerResult:
     created: bool
 
 
-def _address(contact: Contact, channel: str) -> str | None:
-    field = ADDRESS_FIELD.get(channel)
-    return getattr(contact, field) if field else contact.external_id
-
-
 async def _best_channel(uow: UnitOfWork, contact: Contact, channels_on: set[str]) -> str:
     """Telegram if linked, then SMS, then email, then web — skipping opted-out channels."""
     for channel in CHANNEL_PREFERENCE:
-        if channel not in channels_on or not _address(contact, channel):
+        if channel not in channels_on or not address_on(contact, channel):
             continue
         if channel == "web" or not await uow.opt_outs.is_opted_out(contact.id or 0, channel):
             return channel
@@ -62,10 +57,10 @@ async def create_invitation(
         raise Unprocessable(
             f"the {channel} channel is not configured on this server", field="channel"
         )
-    if not _address(contact, channel):
+    if not address_on(contact, channel):
         raise Unprocessable(
-            f"the contact has no {ADDRESS_FIELD[channel]} to reach them on {channel}",
-            field=f"contact.{ADDRESS_FIELD[channel]}",
+            f"the contact has no {ADDRESS_COLUMNS[channel]} to reach them on {channel}",
+            field=f"contact.{ADDRESS_COLUMNS[channel]}",
         )
     contact_id = contact.id or 0
     since = throttle_start(now, survey.throttle_days)

@@ -15,6 +15,15 @@ CONTACT_FIELDS = ("name", "email", "phone", "telegram_chat_id", "locale", "timez
 ADDRESS_COLUMNS = {"sms": "phone", "email": "email", "telegram": "telegram_chat_id"}
 
 
+def address_on(contact: Contact, channel: str) -> str | None:
+    """The contact's address on a channel; the web chat needs none (the link is the address)."""
+    column = ADDRESS_COLUMNS.get(channel)
+    if column is None:
+        return contact.external_id if channel == "web" else None
+    value: str | None = getattr(contact, column)
+    return value
+
+
 class ContactRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
