@@ -8,7 +8,7 @@ replies are returned, so a channel acknowledges only what is persisted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.rendering import Talk
 from channels.base import InboundMessage, OutboundMessage
-from storage.models import Contact, Invitation, InvitationStatus, Response, Step, SurveyRow
+from storage.models import Invitation, InvitationStatus, Message, Response, Step
+from storage.repositories.invitations import Conversation
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.keywords import Intent, detect_intent
@@ -31,22 +32,35 @@ MAX_COMMENT_CHARS = 4000
 
 @dataclass(slots=True)
 class Reply:
-    """What the engine decided: messages to send, and whether the inbound was a redelivery."""
+    """What the engine decided: messages to send, and whether the inbound was a redelivery.
+
+    `pending` means the conversation has not been asked yet (nothing was stored);
+    `conversation` and `transcript` describe the state after the turn when asked for.
+    """
 
     messages: list[OutboundMessage] = field(default_factory=list)
     duplicate: bool = False
+    pending: bool = False
     invitation_id: str | None = None
+    conversation: Conversation | None = None
+    transcript: Sequence[Message] | None = None
 
 
 @dataclass(slots=True)
 class _Turn:
     uow: UnitOfWork
-    invitation: Invitation
-    survey_row: SurveyRow
-    contact: Contact
+    conversation: Conversation
     talk: Talk
     now: datetime
     out: list[OutboundMessage] = field(default_factory=list)
+
+    @property
+    def invitation(self) -> Invitation:
+        return self.conversation.invitation
+
+    @property
+    def contact_id(self) -> int:
+        return self.conversation.contact.id or 0
 
 
 class ConversationEngine:
@@ -63,58 +77,78 @@ class ConversationEngine:
         self._clock = clock
         self._max_reprompts = max_reprompts
 
-    async def handle(self, inbound: InboundMessage, *, invitation_id: str | None = None) -> Reply:
+    async def handle(
+        self,
+        inbound: InboundMessage,
+        *,
+        invitation_id: str | None = None,
+        include_transcript: bool = False,
+    ) -> Reply:
         """Store the message, advance the conversation, commit, and say what to send back.
 
         `invitation_id` names the conversation when the channel knows it (the web chat link);
         otherwise the contact is found by the channel address and their newest conversation
-        on that channel is used.
+        on that channel is used. Everything happens in one transaction.
         """
         async with UnitOfWork(self._sessions) as uow:
+            conversation = await self._find(uow, inbound, invitation_id)
+            invitation = conversation.invitation if conversation else None
+            if invitation is not None and invitation.status in (Status.SCHEDULED, Status.SENDING):
+                return Reply(pending=True, invitation_id=invitation.id)
             message_id = await uow.messages.add_inbound(
                 channel=inbound.channel,
                 address=inbound.address,
                 provider_message_id=inbound.provider_message_id,
                 text=inbound.text[:MAX_COMMENT_CHARS],
                 received_at=inbound.received_at,
+                invitation_id=invitation.id if invitation else None,
+                contact_id=conversation.contact.id if conversation else None,
             )
             if message_id is None:
                 log.info("duplicate inbound on %s ignored", inbound.channel)
                 return Reply(duplicate=True, invitation_id=invitation_id)
-            found = await self._find(uow, inbound, invitation_id)
-            if found is None:
+            if conversation is None or invitation is None:
                 await uow.commit()
                 return Reply(invitation_id=invitation_id)
-            invitation, survey_row, contact = found
-            talk = Talk.of(to_domain(survey_row), contact, invitation, inbound.address)
-            turn = _Turn(uow, invitation, survey_row, contact, talk, self._clock())
+            talk = Talk.of(
+                to_domain(conversation.survey), conversation.contact, invitation, inbound.address
+            )
+            turn = _Turn(uow, conversation, talk, self._clock())
             await self._advance(turn, inbound.text)
-            await uow.messages.link_inbound(message_id, invitation.id, contact.id)
             for out in turn.out:
                 await uow.messages.add_outbound(
                     channel=inbound.channel,
                     address=inbound.address,
                     text=out.text,
                     invitation_id=invitation.id,
-                    contact_id=contact.id,
+                    contact_id=conversation.contact.id,
                     created_at=turn.now,
                 )
             invitation.updated_at = turn.now
+            await uow.session.flush()
+            transcript = (
+                await uow.messages.transcript(invitation.id) if include_transcript else None
+            )
             await uow.commit()
-            return Reply(messages=turn.out, invitation_id=invitation.id)
+            return Reply(
+                messages=turn.out,
+                invitation_id=invitation.id,
+                conversation=conversation,
+                transcript=transcript,
+            )
 
     async def _find(
         self, uow: UnitOfWork, inbound: InboundMessage, invitation_id: str | None
-    ) -> tuple[Invitation, SurveyRow, Contact] | None:
+    ) -> Conversation | None:
         if invitation_id is not None:
-            return await uow.invitations.with_context(invitation_id, lock=True)
+            return await uow.invitations.conversation(invitation_id, lock=True)
         contact = await uow.contacts.by_address(inbound.channel, inbound.address)
         if contact is None or contact.id is None:
             return None
         latest = await uow.invitations.latest_open(contact.id, inbound.channel)
         if latest is None:
             return None
-        return await uow.invitations.with_context(latest.id, lock=True)
+        return await uow.invitations.conversation(latest.id, lock=True)
 
     async def _advance(self, turn: _Turn, text: str) -> None:
         inv, talk = turn.invitation, turn.talk
@@ -122,22 +156,20 @@ class ConversationEngine:
         if intent is Intent.OPT_OUT:
             await self._opt_out(turn)
             return
-        opted_out = await turn.uow.opt_outs.is_opted_out(turn.contact.id or 0, inv.channel)
+        opted_out = turn.conversation.opted_out
         if intent is Intent.OPT_IN and opted_out:
-            await turn.uow.opt_outs.remove(turn.contact.id or 0, inv.channel)
+            await turn.uow.opt_outs.remove(turn.contact_id, inv.channel)
+            turn.conversation.opted_out = False
             turn.out.append(talk.plain("opted_in"))
             return
         if intent is Intent.HELP:
             turn.out.append(talk.plain("help"))
             return
-        if inv.status in (Status.SCHEDULED, Status.SENDING):
-            return  # not asked yet: nothing to answer
         if opted_out or inv.status not in Status.OPEN or inv.step == Step.DONE:
             await self._finished(turn)
             return
         if inv.expires_at is not None and turn.now >= inv.expires_at:
-            response = await turn.uow.responses.for_invitation(inv.id)
-            inv.status = Status.COMPLETED if response else Status.EXPIRED
+            inv.status = Status.COMPLETED if turn.conversation.response else Status.EXPIRED
             inv.step = Step.DONE
             turn.out.append(talk.plain("closed"))
             return
@@ -149,16 +181,17 @@ class ConversationEngine:
             await self._on_comment(turn, text, intent)
 
     async def _finished(self, turn: _Turn) -> None:
-        response = await turn.uow.responses.for_invitation(turn.invitation.id)
-        turn.out.append(turn.talk.plain("already_answered" if response else "closed"))
+        answered = turn.conversation.response is not None
+        turn.out.append(turn.talk.plain("already_answered" if answered else "closed"))
 
     async def _opt_out(self, turn: _Turn) -> None:
         inv = turn.invitation
-        await turn.uow.opt_outs.add(turn.contact.id or 0, inv.channel, source="conversation")
+        await turn.uow.opt_outs.add(turn.contact_id, inv.channel, source="conversation")
+        turn.conversation.opted_out = True
         if inv.status in Status.OPEN and inv.step != Step.DONE:
             inv.step = Step.DONE
             inv.status = Status.COMPLETED if inv.status == Status.ANSWERED else Status.CLOSED
-        log.info("contact %s opted out of %s", turn.contact.id, inv.channel)
+        log.info("contact %s opted out of %s", turn.contact_id, inv.channel)
         turn.out.append(turn.talk.plain("opted_out"))
 
     async def _on_score(self, turn: _Turn, text: str) -> None:
@@ -173,16 +206,17 @@ class ConversationEngine:
                 turn.out.append(talk.reprompt(parsed.problem))
             return
         comment = parsed.comment[:MAX_COMMENT_CHARS] if parsed.comment else None
-        await turn.uow.responses.add(
+        contact = turn.conversation.contact
+        turn.conversation.response = await turn.uow.responses.add(
             Response(
                 invitation_id=inv.id,
-                survey_id=turn.survey_row.id or 0,
-                contact_id=turn.contact.id or 0,
+                survey_id=turn.conversation.survey.id or 0,
+                contact_id=turn.contact_id,
                 channel=inv.channel,
                 score=parsed.score,
                 comment=comment,
                 answered_at=turn.now,
-                properties={**turn.contact.properties, **inv.properties},
+                properties={**contact.properties, **inv.properties},
             )
         )
         inv.status, inv.reprompts = Status.ANSWERED, 0
@@ -198,7 +232,7 @@ class ConversationEngine:
 
     async def _on_reason(self, turn: _Turn, text: str, intent: Intent | None) -> None:
         inv, talk = turn.invitation, turn.talk
-        response = await turn.uow.responses.for_invitation(inv.id)
+        response = turn.conversation.response
         assert response is not None  # a reason is only asked after a score
         band = talk.survey.band(response.score)
         reason = _match_reason(text, talk.reasons())
@@ -221,7 +255,7 @@ class ConversationEngine:
             self._complete(turn, band)
 
     async def _on_comment(self, turn: _Turn, text: str, intent: Intent | None) -> None:
-        response = await turn.uow.responses.for_invitation(turn.invitation.id)
+        response = turn.conversation.response
         assert response is not None  # a comment is only asked after a score
         if intent is not Intent.SKIP and text.strip():
             response.comment = text.strip()[:MAX_COMMENT_CHARS]

@@ -18,7 +18,7 @@ from bot.dispatcher import Dispatcher
 from bot.settings import Settings
 from channels.base import Channel
 from channels.web import ChatLinks, WebChannel
-from storage.database import create_engine, session_factory
+from storage.database import create_engine, read_session_factory, session_factory
 from storage.migrate import upgrade
 from storage.secrets import instance_secret
 from storage.uow import UnitOfWork
@@ -38,6 +38,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
     links: ChatLinks
     channels: dict[str, Channel]
     conversation: ConversationEngine
@@ -111,6 +112,7 @@ async def build_services(
         settings=settings,
         engine=engine,
         sessions=sessions,
+        read_sessions=read_session_factory(engine),
         links=links,
         channels=all_channels,
         conversation=conversation,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./surveybot.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "surveybot_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -49,7 +50,6 @@ def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 
@@ -67,9 +67,20 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers in WAL mode see a snapshot without the write lock, so they begin DEFERRED.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (no lazy loads in async code)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that only reads; on SQLite they never wait for the write lock."""
+    return async_sessionmaker(
+        engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False
+    )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from bot.errors import NotFound, Unprocessable
-from bot.http.deps import ServicesDep, UowDep, require_api_key
+from bot.http.deps import ReadUowDep, ServicesDep, UowDep, require_api_key
 from bot.reports import PeriodError, build_report, parse_bound
 from bot.schemas import (
     ApiError,
@@ -23,6 +23,7 @@ from bot.schemas import (
 )
 from bot.triggers import trigger
 from storage.models import Contact, SurveyRow
+from storage.uow import UnitOfWork
 from surveys.definitions import Survey
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -43,7 +44,7 @@ def build_api_router() -> APIRouter:
         return _survey_out(row)
 
     @router.get("/surveys", response_model=SurveysOut, tags=["surveys"])
-    async def list_surveys(uow: UowDep) -> SurveysOut:
+    async def list_surveys(uow: ReadUowDep) -> SurveysOut:
         rows = await uow.surveys.list()
         return SurveysOut(data=[_survey_out(r) for r in rows], count=len(rows))
 
@@ -88,7 +89,7 @@ def build_api_router() -> APIRouter:
 
     @router.get("/responses", response_model=ResponsesOut, tags=["responses"])
     async def list_responses(
-        uow: UowDep,
+        uow: ReadUowDep,
         survey: Annotated[str, Query(description="survey key")],
         from_: Annotated[str | None, Query(alias="from")] = None,
         to: str | None = None,
@@ -125,7 +126,7 @@ def build_api_router() -> APIRouter:
     )
     async def scores(
         key: str,
-        uow: UowDep,
+        uow: ReadUowDep,
         from_: Annotated[
             str | None, Query(alias="from", description="YYYY-MM-DD or ISO 8601")
         ] = None,
@@ -145,7 +146,7 @@ def build_api_router() -> APIRouter:
     return router
 
 
-async def _survey(uow: UowDep, key: str) -> SurveyRow:
+async def _survey(uow: UnitOfWork, key: str) -> SurveyRow:
     row = await uow.surveys.get_by_key(key)
     if row is None:
         raise NotFound(f"survey {key!r} does not exist", field="survey")

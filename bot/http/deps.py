@@ -15,7 +15,7 @@ from storage.uow import UnitOfWork
 _bearer = HTTPBearer(auto_error=False, description="An API key from `surveybot apikey create`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -31,6 +31,14 @@ async def get_uow(services: ServicesDep) -> AsyncIterator[UnitOfWork]:
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
+async def get_read_uow(services: ServicesDep) -> AsyncIterator[UnitOfWork]:
+    async with UnitOfWork(services.read_sessions) as uow:
+        yield uow
+
+
+ReadUowDep = Annotated[UnitOfWork, Depends(get_read_uow)]
+
+
 async def require_api_key(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -41,7 +49,7 @@ async def require_api_key(
             "missing API key: send Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    async with UnitOfWork(services.sessions) as uow:
+    async with UnitOfWork(services.read_sessions) as uow:
         key = await uow.api_keys.verify(credentials.credentials)
     if key is None:
         raise HTTPException(

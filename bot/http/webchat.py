@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException
@@ -13,9 +14,10 @@ from pydantic import BaseModel, Field
 from bot.http.deps import ServicesDep
 from bot.rendering import Talk
 from bot.services import Services
-from channels.base import InboundMessage
+from channels.base import Choice, InboundMessage
 from channels.web import InvalidLink, asset
-from storage.models import InvitationStatus, Step
+from storage.models import Invitation, InvitationStatus, Message, Step
+from storage.repositories.invitations import Conversation
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.texts import builtin, normalize_locale, ui_direction
@@ -53,43 +55,59 @@ def _open(services: Services, token: str) -> str:
         raise HTTPException(410 if exc.expired else 404, str(exc)) from exc
 
 
-async def _ensure_delivered(services: Services, invitation_id: str) -> None:
+async def _deliver_if_due(services: Services, invitation: Invitation) -> bool:
     """A due web invitation opened before the dispatcher's tick is delivered right away."""
-    for _ in range(40):
-        async with UnitOfWork(services.sessions) as uow:
-            invitation = await uow.invitations.get(invitation_id)
-        if invitation is None or invitation.status not in (Status.SCHEDULED, Status.SENDING):
-            return
-        if invitation.status == Status.SCHEDULED:
-            if invitation.send_at > services.clock():
-                return
-            await services.dispatcher.dispatch_one(invitation_id)
-            continue
+    if invitation.status == Status.SCHEDULED and invitation.send_at <= services.clock():
+        await services.dispatcher.dispatch_one(invitation.id)
+        return True
+    if invitation.status == Status.SENDING:
         await asyncio.sleep(0.05)  # the dispatcher is recording this very send
+        return True
+    return False
+
+
+async def _read(
+    services: Services, invitation_id: str
+) -> tuple[Conversation, Sequence[Message]] | None:
+    """The conversation and its transcript, delivering the question first when it is due."""
+    found: tuple[Conversation, Sequence[Message]] | None = None
+    for _ in range(40):
+        async with UnitOfWork(services.read_sessions) as uow:
+            conversation = await uow.invitations.conversation(invitation_id)
+            if conversation is None:
+                return None
+            found = (conversation, await uow.messages.transcript(invitation_id))
+        if not await _deliver_if_due(services, conversation.invitation):
+            break
+    return found
 
 
 async def chat_state(services: Services, invitation_id: str) -> dict[str, Any] | JSONResponse:
-    await _ensure_delivered(services, invitation_id)
-    async with UnitOfWork(services.sessions) as uow:
-        found = await uow.invitations.with_context(invitation_id)
-        if found is None:
-            return _refuse(404, "the link is not valid")
-        invitation, row, contact = found
-        transcript = await uow.messages.transcript(invitation_id)
-    survey = to_domain(row)
+    found = await _read(services, invitation_id)
+    if found is None:
+        return _refuse(404, "the link is not valid")
+    return state_of(services, *found)
+
+
+def state_of(
+    services: Services, conversation: Conversation, transcript: Sequence[Message]
+) -> dict[str, Any] | JSONResponse:
+    """The chat page's view of a conversation."""
+    invitation, contact = conversation.invitation, conversation.contact
+    survey = to_domain(conversation.survey)
     locale = normalize_locale(invitation.locale or contact.locale) or survey.default_locale
     if invitation.status in (Status.SKIPPED, Status.CANCELLED, Status.FAILED):
         return _refuse(410, f"this survey is {invitation.status}", locale)
     talk = Talk.of(survey, contact, invitation, invitation.id)
-    now = services.clock()
-    expired = invitation.expires_at is not None and now >= invitation.expires_at
-    if invitation.status == Status.SCHEDULED:
+    expired = invitation.expires_at is not None and services.clock() >= invitation.expires_at
+    if invitation.status in (Status.SCHEDULED, Status.SENDING):
         status = "not_open"
     elif invitation.status in Status.OPEN and invitation.step != Step.DONE and not expired:
         status = "active"
     else:
         status = "done"
-    choices, kind = [], None
+    choices: list[Choice] = []
+    kind = None
     if status == "active":
         if invitation.step == Step.AWAITING_SCORE:
             choices, kind = list(talk.scale_choices()), "scale"
@@ -135,7 +153,7 @@ def build_webchat_router() -> APIRouter:
         locale = "en"
         try:
             invitation_id = services.links.open(token, max_age_seconds=services.link_max_age())
-            async with UnitOfWork(services.sessions) as uow:
+            async with UnitOfWork(services.read_sessions) as uow:
                 found = await uow.invitations.with_context(invitation_id)
             if found is not None:
                 locale = normalize_locale(found[0].locale or found[2].locale) or "en"
@@ -164,7 +182,6 @@ def build_webchat_router() -> APIRouter:
             invitation_id = _open(services, token)
         except HTTPException as exc:
             return _refuse(exc.status_code, str(exc.detail))
-        await _ensure_delivered(services, invitation_id)
         inbound = InboundMessage(
             channel="web",
             address=invitation_id,
@@ -172,8 +189,17 @@ def build_webchat_router() -> APIRouter:
             provider_message_id=f"{invitation_id}:{body.client_message_id}",
             received_at=services.clock(),
         )
-        await services.conversation.handle(inbound, invitation_id=invitation_id)
-        return _with_headers(await chat_state(services, invitation_id))
+        reply = await services.conversation.handle(
+            inbound, invitation_id=invitation_id, include_transcript=True
+        )
+        if reply.pending:  # opened before the dispatcher's tick: deliver, then answer
+            await _read(services, invitation_id)
+            reply = await services.conversation.handle(
+                inbound, invitation_id=invitation_id, include_transcript=True
+            )
+        if reply.conversation is None or reply.transcript is None:
+            return _with_headers(await chat_state(services, invitation_id))
+        return _with_headers(state_of(services, reply.conversation, reply.transcript))
 
     return router
 

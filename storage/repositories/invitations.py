@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, Invitation, InvitationStatus, SurveyRow
+from storage.models import Contact, Invitation, InvitationStatus, OptOut, Response, SurveyRow
 
 Status = InvitationStatus
+
+
+@dataclass(slots=True)
+class Conversation:
+    """An invitation with its survey, contact, response so far, and the contact's opt-out."""
+
+    invitation: Invitation
+    survey: SurveyRow
+    contact: Contact
+    response: Response | None
+    opted_out: bool
 
 
 class InvitationRepository:
@@ -52,6 +64,28 @@ class InvitationRepository:
         if row is None:
             return None
         return row[0], row[1], row[2]
+
+    async def conversation(self, invitation_id: str, *, lock: bool = False) -> Conversation | None:
+        """Everything one conversation turn needs, in one query (row-locked when asked)."""
+        opted_out = (
+            select(OptOut.id)
+            .where(OptOut.contact_id == Invitation.contact_id, OptOut.channel == Invitation.channel)
+            .exists()
+            .label("opted_out")
+        )
+        stmt = (
+            select(Invitation, SurveyRow, Contact, Response, opted_out)
+            .join(SurveyRow, SurveyRow.id == Invitation.survey_id)
+            .join(Contact, Contact.id == Invitation.contact_id)
+            .outerjoin(Response, Response.invitation_id == Invitation.id)
+            .where(Invitation.id == invitation_id)
+        )
+        if lock:
+            stmt = stmt.with_for_update(of=Invitation)
+        row = (await self.session.execute(stmt.execution_options(populate_existing=True))).first()
+        if row is None:
+            return None
+        return Conversation(row[0], row[1], row[2], row[3], bool(row[4]))
 
     async def surveyed_since(self, contact_id: int, since: datetime) -> bool:
         """Whether the contact had an invitation scheduled or sent (any survey/channel) since then."""

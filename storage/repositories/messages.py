@@ -25,6 +25,8 @@ class MessageRepository:
         provider_message_id: str,
         text: str,
         received_at: datetime,
+        invitation_id: str | None = None,
+        contact_id: int | None = None,
     ) -> int | None:
         """Store an inbound message; None when this provider id was stored before (redelivery)."""
         stmt = (
@@ -36,19 +38,13 @@ class MessageRepository:
                 provider_message_id=provider_message_id,
                 text=text,
                 created_at=received_at,
+                invitation_id=invitation_id,
+                contact_id=contact_id,
             )
             .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_message_id"])
             .returning(Message.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def link_inbound(
-        self, message_id: int, invitation_id: str | None, contact_id: int | None
-    ) -> None:
-        message = await self.session.get(Message, message_id)
-        if message is not None:
-            message.invitation_id = invitation_id
-            message.contact_id = contact_id
 
     async def add_outbound(
         self,

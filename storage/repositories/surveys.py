@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +13,19 @@ from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 from surveys.definitions import Survey
 
+_parsed: dict[tuple[int | None, datetime], Survey] = {}
+_PARSED_MAX = 512
+
 
 def to_domain(row: SurveyRow) -> Survey:
-    return Survey.model_validate(row.definition)
+    """The validated survey of a stored row; parsed once per version (every turn needs it)."""
+    key = (row.id, row.updated_at)
+    survey = _parsed.get(key)
+    if survey is None:
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        survey = _parsed[key] = Survey.model_validate(row.definition)
+    return survey
 
 
 class SurveyRepository:
