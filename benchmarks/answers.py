@@ -125,7 +125,7 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_server(database_url: str, workdir: Path) -> Server:
+def start_server(database_url: str, workdir: Path, workers: int = 1) -> Server:
     """`surveybot serve` on a free port; waits for /healthz (30 s)."""
     port = free_port()
     env = {
@@ -140,7 +140,16 @@ def start_server(database_url: str, workdir: Path) -> Server:
     log_path = workdir / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [SURVEYBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                SURVEYBOT,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -425,11 +434,20 @@ async def drive(server: Server, api_key: str, args: argparse.Namespace) -> dict[
         info(f"  chats opened in {time.perf_counter() - t:.1f}s; timed phase (closed loop, C={c})")
 
         profiler = start_profiler(server, args)
+        cpu_before = tree_cpu_seconds(server.process.pid)
+        own_before = time.process_time()
         try:
             tally, seconds = await closed_loop(client, tokens[:n], c, args.duration_cap)
         finally:
             stop_profiler(profiler)
+        server_cpu = tree_cpu_seconds(server.process.pid) - cpu_before
+        client_cpu = time.process_time() - own_before
         result = tally.figures(seconds)
+        if tally.latencies:
+            # Where the two cores went: the server's processes, this client, and the rest
+            # (the database server, the kernel) per answer.
+            result["server_cpu_ms_per_answer"] = round(1000 * server_cpu / len(tally.latencies), 2)
+            result["client_cpu_ms_per_answer"] = round(1000 * client_cpu / len(tally.latencies), 2)
         walked = tally.conversations
         info(f"  closed loop: {json.dumps(result)}")
 
@@ -451,6 +469,26 @@ async def drive(server: Server, api_key: str, args: argparse.Namespace) -> dict[
 
 
 # --------------------------------------------------------------------------- the backends
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
+    return total
 
 
 async def _pg_admin(sql: str) -> None:
@@ -482,7 +520,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         server = None
         try:
             info(f"{backend}: starting surveybot serve")
-            server = start_server(url, workdir)
+            server = start_server(url, workdir, args.workers)
             survey_file = workdir / "surveys.yaml"
             survey_file.write_text(SURVEY_YAML)
             server.cli("surveys", "load", str(survey_file))
@@ -510,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="C clients (default 32)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (default 1)"
+    )
+    parser.add_argument(
         "--duration-cap", type=float, default=120.0, help="seconds per timed phase (default 120)"
     )
     parser.add_argument(
@@ -532,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "answers",
         "conversations": args.conversations,
         "concurrency": args.concurrency,
+        "workers": args.workers,
     }
     if args.rate:
         result["rate"] = args.rate

@@ -63,25 +63,41 @@ def serve(
         str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Worker processes sharing the port [default: 1]"),
+    ] = None,
 ) -> None:
     """Run migrations, then the HTTP app, the dispatcher and every configured channel."""
+    import os
+
     import uvicorn
 
-    from bot.http.app import create_app
+    from bot.services import open_database
 
-    settings = load_settings(host=host, port=port)
+    settings = load_settings(host=host, port=port, workers=workers)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
-    app_ = create_app(settings)
+
+    async def migrate() -> None:
+        engine, _ = await open_database(settings)
+        await engine.dispose()
+
+    run(migrate())
+    # Worker processes read their settings from the environment: pass the options on.
+    os.environ["SURVEYBOT_HOST"] = settings.host
+    os.environ["SURVEYBOT_PORT"] = str(settings.port)
     out.print(
         f"surveybot on http://{settings.host}:{settings.port} "
-        f"(database {_masked_url(settings.database_url)}; links to {settings.base_url()}); "
-        "channels on: web",
+        f"(database {_masked_url(settings.database_url)}; links to {settings.base_url()}; "
+        f"{settings.workers} worker{'s' if settings.workers > 1 else ''}); channels on: web",
         highlight=False,
     )
     uvicorn.run(
-        app_,
+        "bot.http.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
     public_url: str | None = None
     secret_key: SecretStr | None = None
     invitation_ttl_hours: int = Field(default=7 * 24, gt=0)

@@ -62,3 +62,8 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `surveybot serve` runs it in each worker process (settings from the env)."""
+    return create_app(Settings())
