@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event
@@ -74,9 +75,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+class Sessions(async_sessionmaker[AsyncSession]):
+    """A session factory; on SQLite it also queues this process's write transactions.
+
+    SQLite has one writer. Left to itself, a transaction waiting for the lock sleeps in the
+    busy handler with growing naps, which turns a queue of writers into second-long stalls;
+    taking an asyncio lock first makes them wait in order instead (other processes still
+    meet the busy timeout).
+    """
+
+    write_lock: asyncio.Lock | None = None
+
+
+def session_factory(engine: AsyncEngine) -> Sessions:
     """Sessions that keep loaded objects usable after commit (no lazy loads in async code)."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    sessions = Sessions(engine, expire_on_commit=False, autoflush=False)
+    if is_sqlite(engine):
+        sessions.write_lock = asyncio.Lock()
+    return sessions
 
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -33,6 +33,9 @@ class UnitOfWork:
         self._sessions = sessions
 
     async def __aenter__(self) -> UnitOfWork:
+        self._lock = getattr(self._sessions, "write_lock", None)
+        if self._lock is not None:
+            await self._lock.acquire()
         self.session = self._sessions()
         self.surveys = SurveyRepository(self.session)
         self.contacts = ContactRepository(self.session)
@@ -51,7 +54,11 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back an uncommitted transaction and detaches the loaded objects without
         # expiring them (rollback() would), so results stay readable after the unit of work.
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     async def commit(self) -> None:
         await self.session.commit()
