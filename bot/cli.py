@@ -311,7 +311,7 @@ def _report_table(result: dict[str, Any]) -> Table:
             _fmt(item["margin_of_error"]),
             f"{interval[0]:.1f} – {interval[1]:.1f}" if interval else "—",
             _fmt(item["average"], 2),
-            "small sample (< 30)" if item.get("small_sample") else "",
+            "n < 30" if item.get("small_sample") else "",
         )
 
     add("all", result)

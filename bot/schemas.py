@@ -135,8 +135,8 @@ class ResponseOut(BaseModel):
 
 
 class ResponsesOut(BaseModel):
-    data: list[ResponseOut]
-    count: int
+    data: list[ResponseOut] = Field(description="one page, newest first")
+    count: int = Field(description="all responses matching the filters, across pages")
 
 
 class SurveyOut(BaseModel):

@@ -115,7 +115,8 @@ def build_api_router() -> APIRouter:
             )
             for r, key, external_id in rows
         ]
-        return ResponsesOut(data=data, count=len(data))
+        total = await uow.responses.count_for_survey(row.id or 0, since=since, until=until)
+        return ResponsesOut(data=data, count=total)
 
     @router.get(
         "/surveys/{key}/scores",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Contact, Invitation, Message, Response, SurveyRow
@@ -93,6 +93,16 @@ class ResponseRepository:
             select(Response).where(Response.invitation_id == invitation_id)
         )
         return result.scalar_one_or_none()
+
+    async def count_for_survey(
+        self, survey_id: int, *, since: datetime | None = None, until: datetime | None = None
+    ) -> int:
+        stmt = select(func.count()).select_from(Response).where(Response.survey_id == survey_id)
+        if since is not None:
+            stmt = stmt.where(Response.answered_at >= since)
+        if until is not None:
+            stmt = stmt.where(Response.answered_at < until)
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def list_for_survey(
         self,

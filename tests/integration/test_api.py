@@ -159,6 +159,10 @@ async def test_web_chat_answer_shows_in_responses_and_scores(api: httpx.AsyncCli
     assert len(replay.json()["messages"]) == len(state["messages"])
     responses = (await api.get("/api/v1/responses", params={"survey": "support-csat"})).json()
     assert responses["count"] == 1
+    empty_page = (
+        await api.get("/api/v1/responses", params={"survey": "support-csat", "offset": 1})
+    ).json()
+    assert (empty_page["data"], empty_page["count"]) == ([], 1)
     row = responses["data"][0]
     assert (row["score"], row["comment"], row["contact"], row["properties"]) == (
         4,
