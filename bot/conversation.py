@@ -83,12 +83,15 @@ class ConversationEngine:
         *,
         invitation_id: str | None = None,
         include_transcript: bool = False,
+        rescore: bool = False,
     ) -> Reply:
         """Store the message, advance the conversation, commit, and say what to send back.
 
         `invitation_id` names the conversation when the channel knows it (the web chat link);
         otherwise the contact is found by the channel address and their newest conversation
-        on that channel is used. Everything happens in one transaction.
+        on that channel is used. `rescore` marks a pressed score (a button or an emailed link):
+        pressed before the comment is given, it replaces the score instead of being the comment.
+        Everything happens in one transaction.
         """
         async with UnitOfWork(self._sessions) as uow:
             conversation = await self._find(uow, inbound, invitation_id)
@@ -114,7 +117,7 @@ class ConversationEngine:
                 to_domain(conversation.survey), conversation.contact, invitation, inbound.address
             )
             turn = _Turn(uow, conversation, talk, self._clock())
-            await self._advance(turn, inbound.text)
+            await self._advance(turn, inbound.text, rescore=rescore)
             for out in turn.out:
                 await uow.messages.add_outbound(
                     channel=inbound.channel,
@@ -150,7 +153,7 @@ class ConversationEngine:
             return None
         return await uow.invitations.conversation(latest.id, lock=True)
 
-    async def _advance(self, turn: _Turn, text: str) -> None:
+    async def _advance(self, turn: _Turn, text: str, *, rescore: bool = False) -> None:
         inv, talk = turn.invitation, turn.talk
         intent = detect_intent(text, talk.locale)
         if intent is Intent.OPT_OUT:
@@ -173,6 +176,11 @@ class ConversationEngine:
             inv.step = Step.DONE
             turn.out.append(talk.plain("closed"))
             return
+        if rescore and inv.step in (Step.AWAITING_REASON, Step.AWAITING_COMMENT):
+            parsed = parse_answer(text, talk.survey.scale_range, talk.locale)
+            if parsed.score is not None:
+                self._rescore(turn, parsed.score)
+                return
         if inv.step == Step.AWAITING_SCORE:
             await self._on_score(turn, text)
         elif inv.step == Step.AWAITING_REASON:
@@ -225,6 +233,25 @@ class ConversationEngine:
             inv.step = Step.AWAITING_REASON
             turn.out.append(talk.reason_prompt())
         elif comment is None and survey.ask_comment:
+            inv.step = Step.AWAITING_COMMENT
+            turn.out.append(talk.follow_up(band))
+        else:
+            self._complete(turn, band)
+
+    def _rescore(self, turn: _Turn, score: int) -> None:
+        """Replace the score given a moment ago; the conversation resumes from the new band."""
+        inv, talk, survey = turn.invitation, turn.talk, turn.talk.survey
+        response = turn.conversation.response
+        assert response is not None  # only called after a score
+        response.score = score
+        inv.reprompts = 0
+        if not survey.asks_reason(score):
+            response.reason = None
+        band = survey.band(score)
+        if survey.asks_reason(score) and response.reason is None:
+            inv.step = Step.AWAITING_REASON
+            turn.out.append(talk.reason_prompt())
+        elif response.comment is None and survey.ask_comment:
             inv.step = Step.AWAITING_COMMENT
             turn.out.append(talk.follow_up(band))
         else:

@@ -18,6 +18,7 @@ from bot.rendering import Talk
 from channels.base import (
     Channel,
     ChannelError,
+    OutboundMessage,
     PermanentSendError,
     TransientSendError,
     degrade_to_text,
@@ -40,7 +41,7 @@ class Dispatcher:
         sessions: async_sessionmaker[AsyncSession],
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime],
-        link_for: Callable[[str], str],
+        prepare: Callable[[OutboundMessage, Invitation], OutboundMessage],
         invitation_ttl: timedelta,
         interval_seconds: float = 0.5,
         batch_size: int = 100,
@@ -52,7 +53,7 @@ class Dispatcher:
         self._sessions = sessions
         self._channels = channels
         self._clock = clock
-        self._link_for = link_for
+        self._prepare = prepare
         self._ttl = invitation_ttl
         self._interval = interval_seconds
         self._batch_size = batch_size
@@ -139,8 +140,9 @@ class Dispatcher:
                 await self._cancelled(invitation, "opted_out")
                 return
             survey = to_domain(survey_row)
-            link = self._link_for(invitation.id) if invitation.channel == "web" else None
-            message = Talk.of(survey, contact, invitation, address).question(link=link)
+            message = self._prepare(
+                Talk.of(survey, contact, invitation, address).question(), invitation
+            )
             try:
                 result = await asyncio.wait_for(channel.send(message), timeout=self._send_timeout)
             except PermanentSendError as exc:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -16,10 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.conversation import ConversationEngine
 from bot.dispatcher import Dispatcher
 from bot.settings import Settings
-from channels.base import Channel
+from bot.wiring import all_wirings
+from bot.wiring.base import ChannelWiring
+from channels.base import Channel, OutboundMessage
 from channels.web import ChatLinks, WebChannel
 from storage.database import create_engine, read_session_factory, session_factory
 from storage.migrate import upgrade
+from storage.models import Invitation
 from storage.secrets import instance_secret
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey, SurveyFile
@@ -44,6 +48,8 @@ class Services:
     conversation: ConversationEngine
     dispatcher: Dispatcher
     clock: Callable[[], datetime]
+    secret: str = ""
+    wirings: dict[str, ChannelWiring] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -54,10 +60,17 @@ class Services:
         # Links stay readable while any invitation could still be open: delay cap + lifetime.
         return 90 * 24 * 3600 + self.settings.invitation_ttl_hours * 3600
 
-    async def start_background(self) -> None:
+    async def start_channels(self) -> None:
         for channel in self.channels.values():
             await channel.start()
-        task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+
+    async def start_background(self) -> None:
+        self._spawn(self.dispatcher.run(), "dispatcher")
+        for name, wiring in self.wirings.items():
+            self._spawn(wiring.run(self, self.channels[name]), f"channel-{name}")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -91,12 +104,27 @@ async def build_services(
     )
     links = ChatLinks(secret=secret, base_url=settings.base_url())
     all_channels: dict[str, Channel] = {"web": WebChannel()}
+    wirings: dict[str, ChannelWiring] = {}
+    for wiring in all_wirings():
+        if wiring.configured(settings):
+            all_channels[wiring.name] = wiring.build(settings, secret=secret)
+            wirings[wiring.name] = wiring
     all_channels.update(channels or {})
+
+    def prepare(message: OutboundMessage, invitation: Invitation) -> OutboundMessage:
+        """Finish a rendered question for its channel: the chat link, or the wiring's additions."""
+        if invitation.channel == "web":
+            return replace(message, link=links.url(invitation.id))
+        wiring = wirings.get(invitation.channel)
+        if wiring is None:
+            return message
+        return wiring.prepare(message, invitation, settings=settings, secret=secret)
+
     dispatcher = Dispatcher(
         sessions=sessions,
         channels=all_channels,
         clock=clock,
-        link_for=links.url,
+        prepare=prepare,
         invitation_ttl=timedelta(hours=settings.invitation_ttl_hours),
         interval_seconds=settings.dispatch_interval_seconds,
         batch_size=settings.dispatch_batch_size,
@@ -118,6 +146,8 @@ async def build_services(
         conversation=conversation,
         dispatcher=dispatcher,
         clock=clock,
+        secret=secret,
+        wirings=wirings,
     )
     if settings.surveys_file is not None:
         await load_surveys(sessions, read_survey_file(settings.surveys_file))

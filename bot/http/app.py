@@ -14,6 +14,7 @@ from bot.http.api import build_api_router
 from bot.http.webchat import build_webchat_router
 from bot.services import build_services, utc_now
 from bot.settings import Settings
+from bot.wiring import all_wirings
 from channels.base import Channel
 
 
@@ -30,6 +31,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, clock=clock, channels=channels)
         app.state.services = services
+        await services.start_channels()
         if run_background:
             await services.start_background()
         try:
@@ -45,6 +47,8 @@ def create_app(
     )
     app.include_router(build_api_router())
     app.include_router(build_webchat_router())
+    for wiring in all_wirings():
+        app.include_router(wiring.router())
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.services import Services
+from channels.base import InboundMessage
 from storage.models import InvitationStatus, Step
 from storage.uow import UnitOfWork
 from surveys.texts import builtin
@@ -139,3 +140,31 @@ async def test_opted_out_contact_is_not_surveyed_until_opt_in(services: Services
     await say(services, first.invitation.id, "START")
     again = await fire(services)
     assert again.invitation.status == "scheduled"
+
+
+async def test_pressing_another_score_before_commenting_changes_it(services: Services) -> None:
+    inv_id = await started(services, reasons=["Slow reply"])
+    await say(services, inv_id, "1")  # low: the reasons follow
+    inbound_rescore = await services.conversation.handle(
+        _pressed(services, inv_id, "5"), invitation_id=inv_id, rescore=True
+    )
+    assert texts(inbound_rescore) == [builtin("follow_up.positive", "en")]
+    stored = await response(services, inv_id)
+    assert stored is not None and (stored.score, stored.reason) == (5, None)
+    await say(services, inv_id, "Lovely")
+    again = await services.conversation.handle(
+        _pressed(services, inv_id, "2"), invitation_id=inv_id, rescore=True
+    )
+    assert texts(again) == [builtin("already_answered", "en")]
+    stored = await response(services, inv_id)
+    assert stored is not None and (stored.score, stored.comment) == (5, "Lovely")
+
+
+def _pressed(services: Services, inv_id: str, score: str) -> InboundMessage:
+    return InboundMessage(
+        channel="web",
+        address=inv_id,
+        text=score,
+        provider_message_id=f"press-{inv_id}-{score}",
+        received_at=services.clock(),
+    )
