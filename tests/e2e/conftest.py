@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,17 +42,26 @@ class Server:
         )
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+@contextmanager
+def running_server(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`surveybot serve` on a free port with a fresh SQLite file, plus `extra_env` settings."""
     port = free_port()
     env = {
         **os.environ,
         "SURVEYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
         "SURVEYBOT_LOG_LEVEL": "WARNING",
     }
-    env.pop("SURVEYBOT_PUBLIC_URL", None)
-    env.pop("SURVEYBOT_SECRET_KEY", None)
-    log = (tmp_path / "serve.log").open("wb")
+    for name in [
+        k
+        for k in env
+        if k.startswith("SURVEYBOT_") and k not in ("SURVEYBOT_DATABASE_URL", "SURVEYBOT_LOG_LEVEL")
+    ]:
+        env.pop(name)
+    env.update(extra_env or {})
+    env.setdefault("SURVEYBOT_PORT", str(port))
+    port = int(env["SURVEYBOT_PORT"])
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [SURVEYBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -69,7 +79,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"surveybot serve did not start:\n{(tmp_path / 'serve.log').read_text()}")
+            log.close()
+            pytest.fail(f"surveybot serve did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
     try:
         yield Server(url=url, env=env, process=process)
@@ -80,3 +91,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with running_server(tmp_path) as running:
+        yield running
