@@ -88,10 +88,14 @@ def serve(
     # Worker processes read their settings from the environment: pass the options on.
     os.environ["SURVEYBOT_HOST"] = settings.host
     os.environ["SURVEYBOT_PORT"] = str(settings.port)
+    from bot.wiring import all_wirings
+
+    channels_on = ["web", *(w.name for w in all_wirings() if w.configured(settings))]
     out.print(
         f"surveybot on http://{settings.host}:{settings.port} "
         f"(database {_masked_url(settings.database_url)}; links to {settings.base_url()}; "
-        f"{settings.workers} worker{'s' if settings.workers > 1 else ''}); channels on: web",
+        f"{settings.workers} worker{'s' if settings.workers > 1 else ''}); "
+        f"channels on: {', '.join(channels_on)}",
         highlight=False,
     )
     uvicorn.run(
