@@ -101,13 +101,15 @@ class InvitationRepository:
         return (await self.session.execute(stmt)).first() is not None
 
     async def latest_open(self, contact_id: int, channel: str) -> Invitation | None:
-        """The newest sent invitation on a channel whose conversation is not finished."""
+        """The newest invitation sent on a channel (finished ones too: late replies, START)."""
         stmt = (
             select(Invitation)
             .where(
                 Invitation.contact_id == contact_id,
                 Invitation.channel == channel,
-                Invitation.status.in_((*Status.OPEN, Status.EXPIRED, Status.COMPLETED)),
+                Invitation.status.in_(
+                    (*Status.OPEN, Status.EXPIRED, Status.COMPLETED, Status.CLOSED)
+                ),
             )
             .order_by(Invitation.sent_at.desc())
             .limit(1)
