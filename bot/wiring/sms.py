@@ -1,0 +1,244 @@
+"""The SMS channel in the service: Twilio's signed webhooks, TwiML replies and status callbacks.
+
+Replies go back as TwiML in the webhook's own response rather than through the REST API: the
+answer is committed before the response is written, Twilio sends it from the number the
+customer wrote to, and no second request (nor its failure modes) is needed. The webhooks only
+do database work, well inside Twilio's 15 s.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import col, select
+from starlette.datastructures import MultiDict
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.http.deps import ServicesDep
+from bot.inbound import receive
+from bot.services import Services
+from bot.settings import Settings
+from channels.base import Channel, InboundMessage, OutboundMessage, degrade_to_text
+from channels.sms import SmsChannel, mask_phone, suppresses
+from storage.models import Invitation, InvitationStatus, Message
+from storage.uow import UnitOfWork
+from surveys.keywords import Intent, detect_intent
+from surveys.texts import builtin
+
+log = logging.getLogger("bot.sms")
+
+CHANNEL = "sms"
+INBOUND_PATH = "/webhooks/twilio/sms"
+STATUS_PATH = "/webhooks/twilio/status"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+# Terminal delivery failures. Twilio's other statuses (queued, sending, sent, delivered, read)
+# have nowhere to go without a delivery-status column, so they are acknowledged and dropped.
+FAILED_STATUSES = frozenset({"undelivered", "failed"})
+
+
+class SmsWiring:
+    """Twilio SMS: on when the account SID, auth token and a sender are set."""
+
+    name = CHANNEL
+
+    def configured(self, settings: Settings) -> bool:
+        token = settings.twilio_auth_token
+        return bool(
+            settings.twilio_account_sid
+            and token is not None
+            and token.get_secret_value()
+            and (settings.twilio_from_number or settings.twilio_messaging_service_sid)
+        )
+
+    def build(self, settings: Settings, *, secret: str) -> Channel:
+        if not self.configured(settings) or settings.twilio_auth_token is None:
+            raise ValueError(
+                "SMS needs SURVEYBOT_TWILIO_ACCOUNT_SID, SURVEYBOT_TWILIO_AUTH_TOKEN and "
+                "SURVEYBOT_TWILIO_FROM_NUMBER or SURVEYBOT_TWILIO_MESSAGING_SERVICE_SID"
+            )
+        # Twilio refuses callback URLs it cannot reach; without a public URL none is requested.
+        callback = f"{settings.public_url}{STATUS_PATH}" if settings.public_url else None
+        if callback is None:
+            log.warning(
+                "SURVEYBOT_PUBLIC_URL is not set: Twilio cannot reach %s, and no delivery "
+                "status callbacks are requested",
+                INBOUND_PATH,
+            )
+        return SmsChannel(
+            account_sid=settings.twilio_account_sid or "",
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            status_callback=callback,
+            api_base=settings.twilio_api_base,
+        )
+
+    def router(self) -> APIRouter:
+        return build_router(self)
+
+    def prepare(
+        self, message: OutboundMessage, invitation: Invitation, *, settings: Settings, secret: str
+    ) -> OutboundMessage:
+        return message
+
+    async def run(self, services: Services, channel: Channel) -> None:
+        return None
+
+
+WIRING = SmsWiring()
+
+
+def build_router(wiring: SmsWiring) -> APIRouter:
+    router = APIRouter(prefix="/webhooks/twilio", include_in_schema=False)
+
+    @router.post("/sms")
+    async def inbound_sms(request: Request, services: ServicesDep) -> Response:
+        """A text from a customer: one conversation turn, answered as TwiML."""
+        form = await signed_form(request, services.settings, wiring)
+        sid = form.get("MessageSid") or form.get("SmsMessageSid")
+        sender = (form.get("From") or "").strip()
+        if not sid or not sender:
+            return _refuse("MessageSid" if not sid else "From")
+        inbound = InboundMessage(
+            channel=CHANNEL,
+            address=sender,
+            text=form.get("Body") or "",
+            provider_message_id=sid,
+            received_at=services.clock(),
+        )
+        reply = await receive(services, inbound, reply=False)
+        texts = [degrade_to_text(message) for message in reply.messages]
+        if not texts and not (reply.duplicate or reply.pending) and reply.conversation is None:
+            texts = await keyword_outside_conversation(services, inbound)
+        return twiml(texts)
+
+    @router.post("/status")
+    async def delivery_status(request: Request, services: ServicesDep) -> Response:
+        """Twilio's status callback for a message we sent; acknowledged with 204."""
+        form = await signed_form(request, services.settings, wiring)
+        sid = form.get("MessageSid") or form.get("SmsSid")
+        status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+        if not sid or not status:
+            return _refuse("MessageSid" if not sid else "MessageStatus")
+        await record_status(services, sid, status, _error_code(form.get("ErrorCode")))
+        return Response(status_code=204)
+
+    return router
+
+
+async def signed_form(request: Request, settings: Settings, wiring: SmsWiring) -> dict[str, str]:
+    """The webhook's form fields, once its signature checks out (else 404 when off, 403)."""
+    if not wiring.configured(settings) or settings.twilio_auth_token is None:
+        raise HTTPException(404, "the SMS channel is not configured")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    pairs = parse_qsl(body, keep_blank_values=True)
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    if not signature or not validator.validate(
+        public_request_url(settings, request), MultiDict(pairs), signature
+    ):
+        log.warning("twilio webhook %s refused: missing or invalid signature", request.url.path)
+        raise HTTPException(403, "missing or invalid X-Twilio-Signature")
+    return dict(pairs)
+
+
+def public_request_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio called: behind a TLS proxy the app sees http://, Twilio signed https://."""
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    url = settings.base_url() + request.url.path
+    return f"{url}?{query}" if query else url
+
+
+def twiml(texts: list[str]) -> Response:
+    """A TwiML answer with one <Message> per text; an empty <Response/> sends nothing."""
+    answer = MessagingResponse()
+    for text in texts:
+        answer.message(text)
+    return Response(str(answer), media_type="application/xml")
+
+
+async def keyword_outside_conversation(services: Services, inbound: InboundMessage) -> list[str]:
+    """STOP/START/HELP from a known contact with no conversation on SMS (the engine saw none).
+
+    Twilio acts on the carrier keywords itself as well; this keeps surveybot's opt-out record in
+    step with it. Unknown numbers get nothing.
+    """
+    if detect_intent(inbound.text) not in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP):
+        return []
+    async with UnitOfWork(services.sessions) as uow:
+        contact = await uow.contacts.by_address(CHANNEL, inbound.address)
+        if contact is None or contact.id is None:
+            return []
+        intent = detect_intent(inbound.text, contact.locale)
+        if intent is Intent.OPT_OUT:
+            await uow.opt_outs.add(contact.id, CHANNEL, source="keyword")
+            key = "opted_out"
+        elif intent is Intent.OPT_IN and await uow.opt_outs.remove(contact.id, CHANNEL):
+            key = "opted_in"
+        elif intent is Intent.HELP:
+            key = "help"
+        else:
+            return []
+        await uow.commit()
+    log.info("sms keyword from %s outside a conversation: %s", mask_phone(inbound.address), key)
+    return [builtin(key, contact.locale)]
+
+
+async def record_status(services: Services, sid: str, status: str, code: int | None) -> bool:
+    """Apply a delivery status to the invitation whose question had this sid; True if it moved.
+
+    Only a terminal failure changes anything: it moves an invitation still `sent` (unanswered)
+    to `failed` with the reason in `last_error`, and for a number that is gone or opted out
+    (21610, …) suppresses SMS for the contact. The move happens once, so a repeated, late or
+    out-of-order callback (delivered after failed, failed twice) changes nothing.
+    """
+    if status not in FAILED_STATUSES:
+        log.debug("sms %s is %s", sid, status)
+        return False
+    now = services.clock()
+    async with UnitOfWork(services.sessions) as uow:
+        # The outbound row is found through its unique (channel, direction, provider id) index.
+        found = (
+            await uow.session.execute(
+                select(Message.invitation_id, Message.contact_id)
+                .where(
+                    col(Message.channel) == CHANNEL,
+                    col(Message.direction) == "out",
+                    col(Message.provider_message_id) == sid,
+                )
+                .limit(1)
+            )
+        ).first()
+        if found is None or found[0] is None:
+            log.info("status %s for unknown sms %s ignored", status, sid)
+            return False
+        invitation_id, contact_id = found
+        error = f"SMS {status}" + (f", Twilio error {code}" if code else "")
+        moved = await uow.invitations.transition(
+            invitation_id,
+            [InvitationStatus.SENT],
+            status=InvitationStatus.FAILED,
+            last_error=error,
+            updated_at=now,
+        )
+        if moved and suppresses(code) and contact_id is not None:
+            await uow.opt_outs.add(contact_id, CHANNEL, source="provider")
+        await uow.commit()
+    if moved:
+        log.warning("invitation %s: sms %s %s", invitation_id, sid, error)
+    return moved
+
+
+def _error_code(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _refuse(field: str) -> JSONResponse:
+    return JSONResponse({"detail": f"{field} is missing", "field": field}, status_code=422)
