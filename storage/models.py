@@ -112,6 +112,8 @@ class Invitation(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     provider_message_id: str | None = Field(default=None, max_length=128)
+    # The provider's latest delivery report for the question (queued, sent, delivered, …).
+    delivery_status: str | None = Field(default=None, max_length=16)
     properties: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )

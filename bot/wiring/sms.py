@@ -35,9 +35,19 @@ CHANNEL = "sms"
 INBOUND_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 SIGNATURE_HEADER = "X-Twilio-Signature"
-# Terminal delivery failures. Twilio's other statuses (queued, sending, sent, delivered, read)
-# have nowhere to go without a delivery-status column, so they are acknowledged and dropped.
+# Terminal delivery failures; they also fail an invitation still waiting for its answer.
 FAILED_STATUSES = frozenset({"undelivered", "failed"})
+# How far along each delivery status is: a callback only ever moves the status to a later one.
+STATUS_RANK = {
+    "accepted": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
+    "undelivered": 5,
+    "failed": 5,
+}
 
 
 class SmsWiring:
@@ -191,13 +201,14 @@ async def keyword_outside_conversation(services: Services, inbound: InboundMessa
 async def record_status(services: Services, sid: str, status: str, code: int | None) -> bool:
     """Apply a delivery status to the invitation whose question had this sid; True if it moved.
 
-    Only a terminal failure changes anything: it moves an invitation still `sent` (unanswered)
-    to `failed` with the reason in `last_error`, and for a number that is gone or opted out
-    (21610, …) suppresses SMS for the contact. The move happens once, so a repeated, late or
-    out-of-order callback (delivered after failed, failed twice) changes nothing.
+    The invitation's `delivery_status` only moves forward (queued → sent → delivered; a failure
+    is final), so repeated, late or out-of-order callbacks change nothing. A terminal failure
+    also moves an invitation still `sent` (unanswered) to `failed` with the reason in
+    `last_error`, and for a number that is gone or opted out (21610, …) suppresses SMS.
     """
-    if status not in FAILED_STATUSES:
-        log.debug("sms %s is %s", sid, status)
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        log.debug("sms %s has unknown status %s", sid, status)
         return False
     now = services.clock()
     async with UnitOfWork(services.sessions) as uow:
@@ -217,20 +228,27 @@ async def record_status(services: Services, sid: str, status: str, code: int | N
             log.info("status %s for unknown sms %s ignored", status, sid)
             return False
         invitation_id, contact_id = found
-        error = f"SMS {status}" + (f", Twilio error {code}" if code else "")
-        moved = await uow.invitations.transition(
-            invitation_id,
-            [InvitationStatus.SENT],
-            status=InvitationStatus.FAILED,
-            last_error=error,
-            updated_at=now,
-        )
-        if moved and suppresses(code) and contact_id is not None:
-            await uow.opt_outs.add(contact_id, CHANNEL, source="provider")
+        invitation = await uow.invitations.get(invitation_id, lock=True)
+        if invitation is None or rank <= STATUS_RANK.get(invitation.delivery_status or "", -1):
+            return False
+        invitation.delivery_status = status
+        invitation.updated_at = now
+        failed = False
+        if status in FAILED_STATUSES:
+            error = f"SMS {status}" + (f", Twilio error {code}" if code else "")
+            failed = await uow.invitations.transition(
+                invitation_id,
+                [InvitationStatus.SENT],
+                status=InvitationStatus.FAILED,
+                last_error=error,
+                updated_at=now,
+            )
+            if failed:
+                log.warning("invitation %s: sms %s %s", invitation_id, sid, error)
+            if suppresses(code) and contact_id is not None:
+                await uow.opt_outs.add(contact_id, CHANNEL, source="provider")
         await uow.commit()
-    if moved:
-        log.warning("invitation %s: sms %s %s", invitation_id, sid, error)
-    return moved
+    return True
 
 
 def _error_code(value: str | None) -> int | None:

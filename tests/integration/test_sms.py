@@ -245,13 +245,15 @@ async def test_status_callbacks_only_move_forward(sms: Sms) -> None:
     sid = sent.provider_message_id or ""
     for status in ("queued", "sent", "delivered", "sent", "delivered"):
         await sms.status(sid, status)
-    assert (await invitation(sms.services, sent.id)).status == "sent"
+    delivered = await invitation(sms.services, sent.id)
+    assert (delivered.status, delivered.delivery_status) == ("sent", "delivered")
     await sms.status(sid, "undelivered", 30003)
     failed = await invitation(sms.services, sent.id)
     assert (failed.status, failed.last_error) == (
         "failed",
         "SMS undelivered, Twilio error 30003",
     )
+    assert failed.delivery_status == "undelivered"
     await sms.status(sid, "delivered")
     await sms.status(sid, "failed", 30005)
     assert await invitation(sms.services, sent.id) == failed  # nothing moved
