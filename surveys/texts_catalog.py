@@ -55,6 +55,10 @@ _EN: Final[Mapping[str, str]] = {
     "ui.not_open": "This survey is not open yet.",
     "ui.link_invalid": "This link is not valid or has expired.",
     "ui.error": "Something went wrong. Please try again.",
+    "telegram.linked": "Thanks! This chat is now connected. We'll send our short surveys here; send /stop at any time to opt out.",
+    "telegram.link_invalid": "Sorry, this link is not valid. Please ask us for a new one.",
+    "telegram.link_expired": "Sorry, this link has expired. Please ask us for a new one.",
+    "telegram.about": "Hello! This bot sends short customer surveys. To connect this chat, open the link we sent you. Send /stop to opt out.",
 }
 
 _ZH: Final[Mapping[str, str]] = {
@@ -97,6 +101,10 @@ _ZH: Final[Mapping[str, str]] = {
     "ui.not_open": "本调查尚未开放。",
     "ui.link_invalid": "此链接无效或已过期。",
     "ui.error": "出了点问题，请重试。",
+    "telegram.linked": "谢谢！此聊天已连接。我们会在这里发送简短的调查；随时发送 /stop 即可退订。",
+    "telegram.link_invalid": "抱歉，此链接无效。请向我们索取新的链接。",
+    "telegram.link_expired": "抱歉，此链接已过期。请向我们索取新的链接。",
+    "telegram.about": "您好！此机器人发送简短的客户调查。要连接此聊天，请打开我们发给您的链接。发送 /stop 即可退订。",
 }
 
 _ZH_HANT: Final[Mapping[str, str]] = {
@@ -139,6 +147,10 @@ _ZH_HANT: Final[Mapping[str, str]] = {
     "ui.not_open": "本調查尚未開放。",
     "ui.link_invalid": "此連結無效或已過期。",
     "ui.error": "發生錯誤，請再試一次。",
+    "telegram.linked": "謝謝！此聊天已連結。我們會在這裡傳送簡短的調查；隨時傳送 /stop 即可取消訂閱。",
+    "telegram.link_invalid": "抱歉，此連結無效。請向我們索取新的連結。",
+    "telegram.link_expired": "抱歉，此連結已過期。請向我們索取新的連結。",
+    "telegram.about": "您好！此機器人傳送簡短的客戶調查。若要連結此聊天，請開啟我們傳給您的連結。傳送 /stop 即可取消訂閱。",
 }
 
 _ES: Final[Mapping[str, str]] = {
@@ -192,6 +204,10 @@ _ES: Final[Mapping[str, str]] = {
     "ui.not_open": "Esta encuesta aún no está abierta.",
     "ui.link_invalid": "Este enlace no es válido o ha caducado.",
     "ui.error": "Algo salió mal. Inténtalo de nuevo.",
+    "telegram.linked": "¡Gracias! Este chat ya está conectado. Aquí te enviaremos nuestras encuestas breves; envía /stop cuando quieras para darte de baja.",
+    "telegram.link_invalid": "Lo sentimos, este enlace no es válido. Pídenos uno nuevo.",
+    "telegram.link_expired": "Lo sentimos, este enlace ha caducado. Pídenos uno nuevo.",
+    "telegram.about": "¡Hola! Este bot envía encuestas breves a clientes. Para conectar este chat, abre el enlace que te enviamos. Envía /stop para darte de baja.",
 }
 
 CATALOG: Final[Mapping[str, Mapping[str, str]]] = {

@@ -64,6 +64,10 @@ FR: Final[Mapping[str, str]] = {
     "ui.not_open": "Cette enquête n'est pas encore ouverte.",
     "ui.link_invalid": "Ce lien n'est pas valide ou a expiré.",
     "ui.error": "Une erreur s'est produite. Veuillez réessayer.",
+    "telegram.linked": "Merci ! Cette conversation est maintenant connectée. Nous vous enverrons ici nos courtes enquêtes ; envoyez /stop à tout moment pour vous désabonner.",
+    "telegram.link_invalid": "Désolé, ce lien n'est pas valide. Demandez-nous-en un nouveau.",
+    "telegram.link_expired": "Désolé, ce lien a expiré. Demandez-nous-en un nouveau.",
+    "telegram.about": "Bonjour ! Ce bot envoie de courtes enquêtes clients. Pour connecter cette conversation, ouvrez le lien que nous vous avons envoyé. Envoyez /stop pour vous désabonner.",
 }
 
 DE: Final[Mapping[str, str]] = {
@@ -132,6 +136,10 @@ DE: Final[Mapping[str, str]] = {
     "ui.not_open": "Diese Umfrage ist noch nicht geöffnet.",
     "ui.link_invalid": "Dieser Link ist ungültig oder abgelaufen.",
     "ui.error": "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
+    "telegram.linked": "Danke! Dieser Chat ist jetzt verbunden. Wir senden Ihnen hier unsere kurzen Umfragen; senden Sie jederzeit /stop, um sich abzumelden.",
+    "telegram.link_invalid": "Dieser Link ist leider ungültig. Bitte fordern Sie bei uns einen neuen an.",
+    "telegram.link_expired": "Dieser Link ist leider abgelaufen. Bitte fordern Sie bei uns einen neuen an.",
+    "telegram.about": "Hallo! Dieser Bot sendet kurze Kundenumfragen. Um diesen Chat zu verbinden, öffnen Sie den Link, den wir Ihnen geschickt haben. Senden Sie /stop, um sich abzumelden.",
 }
 
 PT: Final[Mapping[str, str]] = {
@@ -187,6 +195,10 @@ PT: Final[Mapping[str, str]] = {
     "ui.not_open": "Esta pesquisa ainda não está aberta.",
     "ui.link_invalid": "Este link é inválido ou expirou.",
     "ui.error": "Algo deu errado. Tente novamente.",
+    "telegram.linked": "Obrigado! Este chat agora está conectado. Vamos enviar nossas pesquisas rápidas aqui; envie /stop a qualquer momento para cancelar.",
+    "telegram.link_invalid": "Desculpe, este link não é válido. Peça um novo para nós.",
+    "telegram.link_expired": "Desculpe, este link expirou. Peça um novo para nós.",
+    "telegram.about": "Olá! Este bot envia pesquisas rápidas para clientes. Para conectar este chat, abra o link que enviamos para você. Envie /stop para cancelar.",
 }
 
 FI: Final[Mapping[str, str]] = {
@@ -235,4 +247,8 @@ FI: Final[Mapping[str, str]] = {
     "ui.not_open": "Tämä kysely ei ole vielä avoinna.",
     "ui.link_invalid": "Linkki on virheellinen tai vanhentunut.",
     "ui.error": "Jokin meni vikaan. Yritä uudelleen.",
+    "telegram.linked": "Kiitos! Tämä keskustelu on nyt yhdistetty. Lähetämme lyhyet kyselymme tänne; lähetä /stop milloin tahansa, jos haluat lopettaa.",
+    "telegram.link_invalid": "Valitettavasti tämä linkki ei ole kelvollinen. Pyydä meiltä uusi.",
+    "telegram.link_expired": "Valitettavasti tämä linkki on vanhentunut. Pyydä meiltä uusi.",
+    "telegram.about": "Hei! Tämä botti lähettää lyhyitä asiakaskyselyjä. Yhdistä tämä keskustelu avaamalla lähettämämme linkki. Lähetä /stop, jos haluat lopettaa.",
 }

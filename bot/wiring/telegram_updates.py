@@ -41,26 +41,8 @@ Followup = Callable[[], Awaitable[None]]
 CHANNEL = "telegram"
 MAX_REPLY_WAIT = 30.0  # a rate-limited reply waits this long at most, then is dropped (logged)
 
-# English texts until the shared catalog has `telegram.*` keys (looked up there first).
-_FALLBACK = {
-    "telegram.linked": (
-        "Thanks! This chat is now connected. We'll send our short surveys here; "
-        "send /stop at any time to opt out."
-    ),
-    "telegram.link_invalid": "Sorry, this link is not valid. Please ask us for a new one.",
-    "telegram.link_expired": "Sorry, this link has expired. Please ask us for a new one.",
-    "telegram.about": (
-        "Hello! This bot sends short customer surveys. To connect this chat, open the link "
-        "we sent you. Send /stop to opt out."
-    ),
-}
-
-
 def text(key: str, locale: str | None) -> str:
-    try:
-        return builtin(key, locale)
-    except KeyError:
-        return _FALLBACK[key]
+    return builtin(key, locale)
 
 
 async def handle_update(

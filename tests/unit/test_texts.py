@@ -46,6 +46,10 @@ EXPECTED_KEYS = {
     "ui.not_open",
     "ui.link_invalid",
     "ui.error",
+    "telegram.linked",
+    "telegram.link_invalid",
+    "telegram.link_expired",
+    "telegram.about",
 }
 SKIP_WORDS = {
     "en": ("skip",),
