@@ -154,9 +154,9 @@ def build_webchat_router() -> APIRouter:
         try:
             invitation_id = services.links.open(token, max_age_seconds=services.link_max_age())
             async with UnitOfWork(services.read_sessions) as uow:
-                found = await uow.invitations.with_context(invitation_id)
+                found = await uow.invitations.conversation(invitation_id)
             if found is not None:
-                locale = normalize_locale(found[0].locale or found[2].locale) or "en"
+                locale = normalize_locale(found.invitation.locale or found.contact.locale) or "en"
         except InvalidLink:
             pass
         page = asset("chat.html").decode("utf-8")

@@ -48,23 +48,6 @@ class InvitationRepository:
         )
         return result.scalar_one_or_none()
 
-    async def with_context(
-        self, invitation_id: str, *, lock: bool = False
-    ) -> tuple[Invitation, SurveyRow, Contact] | None:
-        """The invitation with its survey and contact, in one query."""
-        stmt = (
-            select(Invitation, SurveyRow, Contact)
-            .join(SurveyRow, SurveyRow.id == Invitation.survey_id)
-            .join(Contact, Contact.id == Invitation.contact_id)
-            .where(Invitation.id == invitation_id)
-        )
-        if lock:
-            stmt = stmt.with_for_update(of=Invitation)
-        row = (await self.session.execute(stmt.execution_options(populate_existing=True))).first()
-        if row is None:
-            return None
-        return row[0], row[1], row[2]
-
     async def conversation(self, invitation_id: str, *, lock: bool = False) -> Conversation | None:
         """Everything one conversation turn needs, in one query (row-locked when asked)."""
         opted_out = (

@@ -41,6 +41,16 @@ class Server:
             check=False,
         )
 
+    def load_and_key(self, surveys_yaml: str, workdir: Path) -> str:
+        """Load surveys and create an API key with the CLI, as a user does; returns the key."""
+        path = workdir / "surveys.yaml"
+        path.write_text(surveys_yaml, encoding="utf-8")
+        loaded = self.cli("surveys", "load", str(path))
+        assert loaded.returncode == 0, loaded.stderr
+        created = self.cli("apikey", "create", "e2e")
+        assert created.returncode == 0, created.stderr
+        return created.stdout.strip().splitlines()[-1]
+
 
 @contextmanager
 def running_server(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:

@@ -63,12 +63,7 @@ def test_email_survey_scanner_safe_links_to_stored_response(tmp_path: Path) -> N
             "SURVEYBOT_SMTP_FROM": "surveys@example.com",
         }
         with running_server(tmp_path, env) as server:
-            path = tmp_path / "surveys.yaml"
-            path.write_text(SURVEYS, encoding="utf-8")
-            assert server.cli("surveys", "load", str(path)).returncode == 0
-            created = server.cli("apikey", "create", "e2e")
-            assert created.returncode == 0, created.stderr
-            key = created.stdout.strip().splitlines()[-1]
+            key = server.load_and_key(SURVEYS, tmp_path)
 
             reply = httpx.post(
                 f"{server.url}/api/v1/triggers",

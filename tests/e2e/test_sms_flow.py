@@ -26,16 +26,6 @@ surveys:
 """
 
 
-def setup(server: Server, tmp_path: Path) -> str:
-    path = tmp_path / "surveys.yaml"
-    path.write_text(SURVEYS, encoding="utf-8")
-    loaded = server.cli("surveys", "load", str(path))
-    assert loaded.returncode == 0, loaded.stderr
-    created = server.cli("apikey", "create", "e2e")
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1]
-
-
 def post_signed(server: Server, path: str, form: dict[str, str], signed_url: str) -> httpx.Response:
     """POST as Twilio does: form-encoded, signed over the URL Twilio was told to call."""
     headers = {"X-Twilio-Signature": sign(TOKEN, signed_url, form)}
@@ -62,7 +52,7 @@ def test_sms_survey_to_stored_response(tmp_path: Path) -> None:
             "SURVEYBOT_PUBLIC_URL": PUBLIC,
         }
         with running_server(tmp_path, env) as server:
-            key = setup(server, tmp_path)
+            key = server.load_and_key(SURVEYS, tmp_path)
             auth = {"Authorization": f"Bearer {key}"}
             triggered = httpx.post(
                 f"{server.url}/api/v1/triggers",

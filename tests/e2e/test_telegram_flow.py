@@ -43,16 +43,6 @@ def env_for(api: BotApiStandIn, **extra: str) -> dict[str, str]:
     }
 
 
-def api_key(server: Server, tmp_path: Path) -> str:
-    path = tmp_path / "surveys.yaml"
-    path.write_text(SURVEYS, encoding="utf-8")
-    loaded = server.cli("surveys", "load", str(path))
-    assert loaded.returncode == 0, loaded.stderr
-    created = server.cli("apikey", "create", "e2e")
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1]
-
-
 def survey_conversation(server: Server, api: BotApiStandIn, key: str, deliver: Deliver) -> None:
     """Link a chat with the deep link, trigger, press 9, comment; check what was stored."""
     auth = {"Authorization": f"Bearer {key}"}
@@ -110,7 +100,7 @@ def test_telegram_survey_over_the_webhook(bot_api: BotApiStandIn, tmp_path: Path
         (hook,) = bot_api.wait_for("setWebhook")
         assert hook.fields["url"] == f"{server.url}/webhooks/telegram"
         assert hook.fields["secret_token"] == SECRET
-        key = api_key(server, tmp_path)
+        key = server.load_and_key(SURVEYS, tmp_path)
 
         def post(update: dict[str, Any]) -> None:
             headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}

@@ -29,16 +29,6 @@ surveys:
 """
 
 
-def setup_survey(server: Server, tmp_path: Path) -> str:
-    path = tmp_path / "surveys.yaml"
-    path.write_text(SURVEYS, encoding="utf-8")
-    loaded = server.cli("surveys", "load", str(path))
-    assert loaded.returncode == 0, loaded.stderr
-    created = server.cli("apikey", "create", "e2e")
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1]
-
-
 def trigger(server: Server, key: str, external_id: str, locale: str) -> str:
     reply = httpx.post(
         f"{server.url}/api/v1/triggers",
@@ -63,7 +53,7 @@ def idle(page: Page) -> None:
 
 @pytest.mark.e2e
 def test_web_chat_survey_to_stored_response(server: Server, tmp_path: Path) -> None:
-    key = setup_survey(server, tmp_path)
+    key = server.load_and_key(SURVEYS, tmp_path)
     link = trigger(server, key, "cust-42", "en")
     fi_link = trigger(server, key, "cust-43", "fi")
     with sync_playwright() as pw:
