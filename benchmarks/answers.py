@@ -42,7 +42,6 @@ import platform
 import random
 import secrets
 import signal
-import socket
 import statistics
 import string
 import subprocess
@@ -56,34 +55,26 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from bench_common import (
+    COMMENTS,
+    REQUEST_TIMEOUT,
+    SETUP_CONCURRENCY,
+    STARTUP_TIMEOUT,
+    SURVEY_KEY,
+    SURVEY_YAML,
+    SURVEYBOT,
+    BackendUnavailable,
+    backend_database,
+    free_port,
+    logger,
+    percentile,
+    tree_cpu_seconds,
+)
+
+info = logger("answers")
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-SURVEYBOT = str(Path(sys.executable).with_name("surveybot"))
-PG_ADMIN_DSN = os.environ.get("SURVEYBOT_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-SURVEY_KEY = "bench-csat"
-SURVEY_YAML = f"""\
-surveys:
-  - key: {SURVEY_KEY}
-    metric: csat
-    question: "How did we do?"
-    throttle_days: 0
-"""
-COMMENTS = ("Quick and friendly.", "Took a while but solved.", "Thanks!", "Could be faster.")
-REQUEST_TIMEOUT = 30.0
-SETUP_CONCURRENCY = 16
-STARTUP_TIMEOUT = 30.0
-
-
-def info(message: str) -> None:
-    print(f"[answers] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- the server process
@@ -200,12 +191,6 @@ class Tally:
         if self.first_error:
             out["first_error"] = self.first_error[:300]
         return out
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    rank = max(1, -(-len(sorted_values) * p // 100))  # ceil(n*p/100), at least 1
-    return sorted_values[int(rank) - 1]
 
 
 async def answer(
@@ -471,75 +456,37 @@ async def drive(server: Server, api_key: str, args: argparse.Namespace) -> dict[
 # --------------------------------------------------------------------------- the backends
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its live descendants (Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += stats.get(current, (0, 0.0))[1]
-        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
-    return total
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg  # a dependency of surveybot's PostgreSQL support
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"surveybot-bench-{backend}-") as tmp:
         workdir = Path(tmp)
-        pg_name = None
-        if backend == "sqlite":
-            url = f"sqlite:///{workdir / 'bench.db'}"
-        elif backend == "postgresql":
-            pg_name = f"surveybot_bench_{secrets.token_hex(4)}"
-            try:
-                asyncio.run(_pg_admin(f'CREATE DATABASE "{pg_name}"'))
-            except Exception as exc:  # unreachable server, refused login, …
-                return {"error": f"PostgreSQL at {PG_ADMIN_DSN}: {type(exc).__name__}: {exc}"}
-            base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-            url = f"{base}/{pg_name}"
-        else:
-            return {"error": f"unknown backend {backend!r}"}
-        server = None
         try:
-            info(f"{backend}: starting surveybot serve")
-            server = start_server(url, workdir, args.workers)
-            survey_file = workdir / "surveys.yaml"
-            survey_file.write_text(SURVEY_YAML)
-            server.cli("surveys", "load", str(survey_file))
-            api_key = server.cli("apikey", "create", "bench").strip().splitlines()[-1].strip()
-            return asyncio.run(drive(server, api_key, args))
-        except Exception as exc:
-            while isinstance(exc, ExceptionGroup):  # from a TaskGroup: report the first failure
-                exc = exc.exceptions[0]
-            tail = server.log_tail() if server else ""
-            info(f"{backend}: failed: {exc}\n{tail}")
-            return {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        finally:
-            if server is not None:
-                server.stop()
-            if pg_name is not None:
-                try:
-                    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-                except Exception as exc:
-                    info(f"could not drop database {pg_name}: {exc}")
+            with backend_database(backend, workdir, info) as url:
+                return serve_and_drive(backend, url, workdir, args)
+        except BackendUnavailable as exc:
+            return {"error": str(exc)}
+
+
+def serve_and_drive(
+    backend: str, url: str, workdir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    server = None
+    try:
+        info(f"{backend}: starting surveybot serve")
+        server = start_server(url, workdir, args.workers)
+        survey_file = workdir / "surveys.yaml"
+        survey_file.write_text(SURVEY_YAML)
+        server.cli("surveys", "load", str(survey_file))
+        api_key = server.cli("apikey", "create", "bench").strip().splitlines()[-1].strip()
+        return asyncio.run(drive(server, api_key, args))
+    except Exception as exc:
+        while isinstance(exc, ExceptionGroup):  # from a TaskGroup: report the first failure
+            exc = exc.exceptions[0]
+        tail = server.log_tail() if server else ""
+        info(f"{backend}: failed: {exc}\n{tail}")
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,7 +49,6 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -66,27 +65,30 @@ from urllib.parse import urlencode
 
 import httpx
 from aiohttp import web
+from bench_common import (
+    COMMENTS,
+    REQUEST_TIMEOUT,
+    SETUP_CONCURRENCY,
+    STARTUP_TIMEOUT,
+    SURVEY_KEY,
+    SURVEY_YAML,
+    SURVEYBOT,
+    BackendUnavailable,
+    backend_database,
+    free_port,
+    logger,
+    percentile,
+    tree_cpu_seconds,
+)
 from twilio.request_validator import RequestValidator
 
-SURVEYBOT = str(Path(sys.executable).with_name("surveybot"))
-PG_ADMIN_DSN = os.environ.get("SURVEYBOT_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+info = logger("inbound")
+
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "bench-twilio-auth-token"
 SENDER = "+15005550006"
 PUBLIC_URL = "https://bench.example.com"  # what Twilio would call; signatures cover it
 PATH = "/webhooks/twilio/sms"
-SURVEY_KEY = "bench-csat"
-SURVEY_YAML = f"""\
-surveys:
-  - key: {SURVEY_KEY}
-    metric: csat
-    question: "How did we do?"
-    throttle_days: 0
-"""
-COMMENTS = ("Quick and friendly.", "Took a while but solved.", "Thanks!", "Could be faster.")
-REQUEST_TIMEOUT = 30.0
-SETUP_CONCURRENCY = 16
-STARTUP_TIMEOUT = 30.0
 SEND_TIMEOUT = 120.0
 
 BARE_APP = '''\
@@ -103,6 +105,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from storage.database import create_engine, is_sqlite
+
 
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 INSERT = text("INSERT INTO bare_inbound (sid, sender, body, received_at) VALUES (:s, :f, :b, :t)")
@@ -141,16 +144,6 @@ async def lifespan(app):
 routes = [Route("/webhooks/twilio/sms", inbound, methods=["POST"]), Route("/healthz", healthz)]
 app = Starlette(routes=routes, lifespan=lifespan)
 '''
-
-
-def info(message: str) -> None:
-    print(f"[inbound] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- the Twilio side
@@ -349,12 +342,6 @@ class Tally:
         return out
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    rank = max(1, -(-len(sorted_values) * p // 100))
-    return sorted_values[int(rank) - 1]
-
-
 Post = Callable[[Webhook, Tally, int], Awaitable[bool]]
 
 
@@ -527,37 +514,7 @@ async def stored(server: Process, api_key: str, expected: int) -> dict[str, Any]
     return {"stored_responses": len(ids), "duplicates": len(ids) - len(set(ids))}
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its live descendants (Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += stats.get(current, (0, 0.0))[1]
-        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
-    return total
-
-
 # --------------------------------------------------------------------------- the backends
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def run_surveybot(
@@ -611,40 +568,35 @@ def run_bare(
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"surveybot-inbound-{backend}-") as tmp:
         workdir = Path(tmp)
-        pg_name = None
-        if backend == "sqlite":
-            url, bare_url = f"sqlite:///{workdir / 'bench.db'}", f"sqlite:///{workdir / 'bare.db'}"
-        elif backend == "postgresql":
-            pg_name = f"surveybot_bench_{secrets.token_hex(4)}"
-            try:
-                asyncio.run(_pg_admin(f'CREATE DATABASE "{pg_name}"'))
-            except Exception as exc:  # unreachable server, refused login, …
-                return {"error": f"PostgreSQL at {PG_ADMIN_DSN}: {type(exc).__name__}: {exc}"}
-            url = bare_url = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{pg_name}"
-        else:
-            return {"error": f"unknown backend {backend!r}"}
         try:
-            count = args.conversations * (2 if args.rate else 1)
-            walks = conversations(0, count)
-            info(f"{backend}: surveybot serve, {count} SMS conversations")
-            surveybot = run_surveybot(url, workdir, args, walks)
-            info(f"{backend}: bare Starlette + one INSERT")
-            bare = run_bare(bare_url, workdir, args, walks)
-            ratio = None
-            if surveybot.get("answers_per_s") and bare.get("answers_per_s"):
-                ratio = round(surveybot["answers_per_s"] / bare["answers_per_s"], 3)
-            return {"surveybot": surveybot, "bare_insert": bare, "ratio": ratio}
-        except Exception as exc:
-            while isinstance(exc, ExceptionGroup):
-                exc = exc.exceptions[0]
-            info(f"{backend}: failed: {exc}")
-            return {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        finally:
-            if pg_name is not None:
-                try:
-                    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-                except Exception as exc:
-                    info(f"could not drop database {pg_name}: {exc}")
+            with (
+                backend_database(backend, workdir, info) as url,
+                backend_database(backend, workdir, info, name="bare") as bare_url,
+            ):
+                return compare(backend, url, bare_url, workdir, args)
+        except BackendUnavailable as exc:
+            return {"error": str(exc)}
+
+
+def compare(
+    backend: str, url: str, bare_url: str, workdir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    try:
+        count = args.conversations * (2 if args.rate else 1)
+        walks = conversations(0, count)
+        info(f"{backend}: surveybot serve, {count} SMS conversations")
+        surveybot = run_surveybot(url, workdir, args, walks)
+        info(f"{backend}: bare Starlette + one INSERT")
+        bare = run_bare(bare_url, workdir, args, walks)
+        ratio = None
+        if surveybot.get("answers_per_s") and bare.get("answers_per_s"):
+            ratio = round(surveybot["answers_per_s"] / bare["answers_per_s"], 3)
+        return {"surveybot": surveybot, "bare_insert": bare, "ratio": ratio}
+    except Exception as exc:
+        while isinstance(exc, ExceptionGroup):
+            exc = exc.exceptions[0]
+        info(f"{backend}: failed: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
 def main(argv: list[str] | None = None) -> int:

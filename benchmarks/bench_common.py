@@ -1,0 +1,108 @@
+"""What the benchmarks share: the survey they load, ports, percentiles, CPU and databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SURVEYBOT = str(Path(sys.executable).with_name("surveybot"))
+PG_ADMIN_DSN = os.environ.get("SURVEYBOT_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+SURVEY_KEY = "bench-csat"
+SURVEY_YAML = f"""\
+surveys:
+  - key: {SURVEY_KEY}
+    metric: csat
+    question: "How did we do?"
+    throttle_days: 0
+"""
+COMMENTS = ("Quick and friendly.", "Took a while but solved.", "Thanks!", "Could be faster.")
+REQUEST_TIMEOUT = 30.0
+SETUP_CONCURRENCY = 16
+STARTUP_TIMEOUT = 30.0
+
+
+class BackendUnavailable(Exception):
+    """Raised when a backend's database cannot be prepared (e.g. PostgreSQL unreachable)."""
+
+
+def logger(name: str) -> Callable[[str], None]:
+    """Progress lines on stderr (stdout carries only the JSON line)."""
+
+    def info(message: str) -> None:
+        print(f"[{name}] {message}", file=sys.stderr, flush=True)
+
+    return info
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = max(1, -(-len(sorted_values) * p // 100))  # ceil(n*p/100), at least 1
+    return sorted_values[int(rank) - 1]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
+    return total
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg  # a dependency of surveybot's PostgreSQL support
+
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def backend_database(
+    backend: str, workdir: Path, info: Callable[[str], None], name: str = "bench"
+) -> Iterator[str]:
+    """A fresh database URL: an SQLite file in workdir, or a new PostgreSQL database (dropped)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / f'{name}.db'}"
+        return
+    if backend != "postgresql":
+        raise BackendUnavailable(f"unknown backend {backend!r}")
+    pg_name = f"surveybot_bench_{secrets.token_hex(4)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{pg_name}"'))
+    except Exception as exc:  # unreachable server, refused login, …
+        raise BackendUnavailable(
+            f"PostgreSQL at {PG_ADMIN_DSN}: {type(exc).__name__}: {exc}"
+        ) from exc
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{pg_name}"
+    finally:
+        try:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+        except Exception as exc:
+            info(f"could not drop database {pg_name}: {exc}")
