@@ -41,6 +41,7 @@ Followup = Callable[[], Awaitable[None]]
 CHANNEL = "telegram"
 MAX_REPLY_WAIT = 30.0  # a rate-limited reply waits this long at most, then is dropped (logged)
 
+
 def text(key: str, locale: str | None) -> str:
     return builtin(key, locale)
 
