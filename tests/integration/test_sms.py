@@ -389,7 +389,8 @@ async def test_send_errors_map_to_retry_or_stop() -> None:
 # Segments: what an SMS costs. The built-in texts are checked in every shipped locale.
 
 SCALES = [(1, 3), (1, 5), (1, 7), (1, 10), (0, 10)]
-SMS_KEYS = [key for key in CATALOG["en"] if not key.startswith("ui.")]  # ui.*: web chat only
+# ui.* is the web chat's, telegram.* the Telegram bot's: SMS never sends them.
+SMS_KEYS = [key for key in CATALOG["en"] if not key.startswith(("ui.", "telegram."))]
 # Question + hint, per locale: one segment where the alphabet allows it. es, fr and pt need
 # letters GSM-7 lacks (á, ç, ê, …), so they go out as UCS-2 (70 per segment): two segments.
 QUESTION_SEGMENTS = {"en": 1, "de": 1, "fi": 1, "zh": 1, "zh-Hant": 1, "es": 2, "fr": 2, "pt": 2}
