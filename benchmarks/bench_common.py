@@ -20,6 +20,7 @@ surveys:
     metric: csat
     question: "How did we do?"
     throttle_days: 0
+    quiet_hours: {{}}
 """
 COMMENTS = ("Quick and friendly.", "Took a while but solved.", "Thanks!", "Could be faster.")
 REQUEST_TIMEOUT = 30.0

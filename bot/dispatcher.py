@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +28,7 @@ from storage.models import Contact, Invitation, InvitationStatus, Step, SurveyRo
 from storage.repositories.contacts import address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
+from surveys.quiet_hours import next_allowed
 
 log = logging.getLogger("bot.dispatcher")
 Status = InvitationStatus
@@ -140,6 +142,14 @@ class Dispatcher:
                 await self._cancelled(invitation, "opted_out")
                 return
             survey = to_domain(survey_row)
+            allowed_at = next_allowed(
+                self._clock(),
+                survey.send_window(invitation.channel),
+                ZoneInfo(contact.timezone or survey.timezone),
+            )
+            if allowed_at > self._clock():
+                await self._defer(invitation, allowed_at)
+                return
             message = self._prepare(
                 Talk.of(survey, contact, invitation, address).question(), invitation
             )
@@ -177,6 +187,21 @@ class Dispatcher:
         if invitation.channel == "web":
             return invitation.id
         return address_on(contact, invitation.channel)
+
+    async def _defer(self, invitation: Invitation, send_at: datetime) -> None:
+        # Checked again just before sending: a retry or a late claim may fall in quiet hours.
+        async with UnitOfWork(self._sessions) as uow:
+            await uow.invitations.transition(
+                invitation.id,
+                [Status.SENDING],
+                status=Status.SCHEDULED,
+                send_at=send_at,
+                lease_until=None,
+                attempts=max(0, invitation.attempts - 1),  # a deferral is not a send attempt
+                updated_at=self._clock(),
+            )
+            await uow.commit()
+        log.info("invitation %s deferred to %s (quiet hours)", invitation.id, send_at.isoformat())
 
     async def _opted_out(self, contact: Contact, channel: str) -> bool:
         # Checked again at send time: the contact may have opted out after the trigger.

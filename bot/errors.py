@@ -25,6 +25,12 @@ class NotFound(ServiceError):
     status = 404
 
 
+class Conflict(ServiceError):
+    """Raised when the thing exists but its state forbids the request (cancel after sending)."""
+
+    status = 409
+
+
 class Unprocessable(ServiceError):
     """Raised when a request is well formed but cannot be carried out; names the field."""
 

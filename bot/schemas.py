@@ -122,6 +122,15 @@ class TriggerOut(BaseModel):
     channel: str
 
 
+class CancelledOut(BaseModel):
+    invitation_id: str
+    status: str = Field(description="cancelled")
+
+
+class CancelledManyOut(BaseModel):
+    cancelled: int = Field(description="how many pending invitations were cancelled")
+
+
 class ResponseOut(BaseModel):
     invitation_id: str | None
     survey: str

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,7 +16,8 @@ from storage.models import Contact, Invitation, InvitationStatus
 from storage.repositories.contacts import ADDRESS_COLUMNS, address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
-from surveys.eligibility import decide, throttle_start
+from surveys.eligibility import decide, sampled_in, throttle_start
+from surveys.quiet_hours import next_allowed
 
 CHANNEL_PREFERENCE = ("telegram", "sms", "email", "web")
 
@@ -33,6 +36,14 @@ async def _best_channel(uow: UnitOfWork, contact: Contact, channels_on: set[str]
         if channel == "web" or not await uow.opt_outs.is_opted_out(contact.id or 0, channel):
             return channel
     return "web"
+
+
+def trigger_key(request: TriggerIn) -> str:
+    """What makes a trigger the same trigger again: its idempotency key, else its content."""
+    if request.idempotency_key:
+        return f"{request.survey}\x1fkey\x1f{request.idempotency_key}"
+    content = json.dumps(request.properties or {}, sort_keys=True, default=str)
+    return f"{request.survey}\x1f{request.contact.external_id}\x1f{content}"
 
 
 async def create_invitation(
@@ -68,6 +79,12 @@ async def create_invitation(
         opted_out=await uow.opt_outs.is_opted_out(contact_id, channel),
         surveyed_in_window=since is not None
         and await uow.invitations.surveyed_since(contact_id, since),
+        sampled=sampled_in(survey.sample_rate, trigger_key(request)),
+    )
+    send_at = next_allowed(
+        now + timedelta(seconds=request.delay_seconds),
+        survey.send_window(channel),
+        ZoneInfo(contact.timezone or survey.timezone),
     )
     invitation = Invitation(
         survey_id=row.id or 0,
@@ -75,7 +92,7 @@ async def create_invitation(
         channel=channel,
         status=InvitationStatus.SCHEDULED if decision.eligible else InvitationStatus.SKIPPED,
         skip_reason=decision.reason,
-        send_at=now + timedelta(seconds=request.delay_seconds),
+        send_at=send_at,
         locale=contact.locale,
         properties=dict(request.properties or {}),
         idempotency_key=request.idempotency_key,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from surveys.quiet_hours import DEFAULT_WINDOWS, Window
 
 LocalizedText = str | dict[str, str]
 """A plain string, or a mapping of locale → string."""
@@ -77,6 +80,38 @@ class Survey(BaseModel):
     ask_comment: bool = True
     throttle_days: int = Field(default=30, ge=0, le=3650)
     expires_after_hours: int | None = Field(default=None, gt=0, le=24 * 365)
+    sample_rate: float = Field(default=1.0, ge=0, le=1)
+    timezone: str = "UTC"
+    quiet_hours: dict[str, tuple[str, str] | None] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("not an IANA time zone, e.g. America/New_York") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _windows(
+        cls, value: dict[str, tuple[str, str] | None] | None
+    ) -> dict[str, tuple[str, str] | None] | None:
+        for channel, window in (value or {}).items():
+            if window is not None:
+                try:
+                    Window.parse(*window)
+                except ValueError as exc:
+                    raise ValueError(f'{channel}: {exc} (use ["HH:MM", "HH:MM"])') from exc
+        return value
+
+    def send_window(self, channel: str) -> Window | None:
+        """The local times this survey may send on a channel (None: any time)."""
+        # Given windows replace the defaults entirely: `quiet_hours: {}` means none at all.
+        windows = DEFAULT_WINDOWS if self.quiet_hours is None else self.quiet_hours
+        window = windows.get(channel)
+        return Window.parse(*window) if window else None
 
     @field_validator("question", "default_locale")
     @classmethod

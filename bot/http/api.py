@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from bot.errors import NotFound, Unprocessable
+from bot.errors import Conflict, NotFound, Unprocessable
 from bot.http.deps import ReadUowDep, ServicesDep, UowDep, require_api_key
 from bot.reports import PeriodError, build_report, parse_bound
 from bot.schemas import (
     ApiError,
+    CancelledManyOut,
+    CancelledOut,
     ContactIn,
     ContactOut,
     ReportOut,
@@ -22,7 +24,8 @@ from bot.schemas import (
     TriggerOut,
 )
 from bot.triggers import trigger
-from storage.models import Contact, SurveyRow
+from storage.models import Contact, Invitation, InvitationStatus, SurveyRow
+from storage.types import utcnow
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey
 
@@ -87,6 +90,35 @@ def build_api_router() -> APIRouter:
             channel=invitation.channel,
         )
 
+    @router.delete(
+        "/invitations/{invitation_id}", response_model=CancelledOut, tags=["invitations"]
+    )
+    async def cancel_invitation(invitation_id: str, uow: UowDep) -> CancelledOut:
+        """Cancel a pending invitation; 409 once it was sent, repeatable once cancelled."""
+        return await _cancel(uow, await uow.invitations.get(invitation_id, lock=True))
+
+    @router.delete("/invitations", response_model=CancelledOut, tags=["invitations"])
+    async def cancel_by_key(
+        uow: UowDep,
+        idempotency_key: Annotated[str, Query(min_length=1, max_length=255)],
+    ) -> CancelledOut:
+        """Cancel the pending invitation a trigger with this idempotency key created."""
+        return await _cancel(uow, await uow.invitations.get_by_idempotency_key(idempotency_key))
+
+    @router.delete(
+        "/contacts/{external_id}/invitations", response_model=CancelledManyOut, tags=["invitations"]
+    )
+    async def cancel_for_contact(
+        external_id: str, uow: UowDep, services: ServicesDep
+    ) -> CancelledManyOut:
+        """Cancel every pending invitation of a contact (sent ones are not touched)."""
+        contact = await uow.contacts.get_by_external_id(external_id)
+        if contact is None or contact.id is None:
+            raise NotFound(f"contact {external_id!r} does not exist", field="external_id")
+        count = await uow.invitations.cancel_pending_for_contact(contact.id, services.clock())
+        await uow.commit()
+        return CancelledManyOut(cancelled=count)
+
     @router.get("/responses", response_model=ResponsesOut, tags=["responses"])
     async def list_responses(
         uow: ReadUowDep,
@@ -145,6 +177,26 @@ def build_api_router() -> APIRouter:
             raise Unprocessable(str(exc), field="group_by") from exc
 
     return router
+
+
+async def _cancel(uow: UnitOfWork, invitation: Invitation | None) -> CancelledOut:
+    if invitation is None:
+        raise NotFound("no such invitation", field="invitation")
+    if invitation.status == InvitationStatus.SCHEDULED:
+        await uow.invitations.transition(
+            invitation.id,
+            [InvitationStatus.SCHEDULED],
+            status=InvitationStatus.CANCELLED,
+            skip_reason="cancelled",
+            updated_at=utcnow(),
+        )
+        await uow.commit()
+    elif invitation.status != InvitationStatus.CANCELLED:
+        raise Conflict(
+            f"the invitation is {invitation.status}: only a scheduled one can be cancelled",
+            field="invitation",
+        )
+    return CancelledOut(invitation_id=invitation.id, status=InvitationStatus.CANCELLED)
 
 
 async def _survey(uow: UnitOfWork, key: str) -> SurveyRow:

@@ -156,6 +156,17 @@ class InvitationRepository:
         result = await self.session.execute(stmt)
         return bool(result.rowcount)
 
+    async def cancel_pending_for_contact(self, contact_id: int, now: datetime) -> int:
+        """Cancel every invitation of a contact that has not been claimed for sending yet."""
+        stmt = (
+            update(Invitation)
+            .where(Invitation.contact_id == contact_id, Invitation.status == Status.SCHEDULED)
+            .values(status=Status.CANCELLED, skip_reason="cancelled", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        return int(result.rowcount)
+
     async def count_by_status(self) -> dict[str, int]:
         stmt = select(Invitation.status, func.count()).group_by(Invitation.status)
         return {status: count for status, count in (await self.session.execute(stmt)).all()}
