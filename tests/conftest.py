@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from bot.http.app import create_app
 from bot.services import Services, build_services
 from bot.settings import Settings
 from channels.base import Channel
+from storage.uow import UnitOfWork
 
 PG_ADMIN_DSN = os.environ.get("SURVEYBOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -113,3 +118,21 @@ async def services_with(
     url: str, clock: FakeClock, channels: dict[str, Channel] | None = None, **settings: object
 ) -> Services:
     return await build_services(make_settings(url, **settings), clock=clock, channels=channels)
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, clock: FakeClock, *, base_url: str = "http://test"
+) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    """The real app (lifespan run, no background loop) and a client carrying a fresh API key."""
+    app = create_app(settings, clock=clock, run_background=False)
+    async with LifespanManager(app) as manager:
+        services: Services = app.state.services
+        async with UnitOfWork(services.sessions) as uow:
+            _, key = await uow.api_keys.create("tests")
+            await uow.commit()
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=base_url, headers={"Authorization": f"Bearer {key}"}
+        ) as client:
+            yield client, services

@@ -6,30 +6,19 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from bot.http.app import create_app
 from bot.services import Services
 from storage.uow import UnitOfWork
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import FakeClock, app_client, make_settings
 
 SURVEY = {"key": "support-csat", "metric": "csat", "question": "How did {agent} do?"}
 
 
 @pytest.fixture
 async def api(database_url: str, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(database_url), clock=clock, run_background=False)
-    async with LifespanManager(app) as manager:
-        services: Services = app.state.services
-        async with UnitOfWork(services.sessions) as uow:
-            _, key = await uow.api_keys.create("tests")
-            await uow.commit()
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {key}"}
-        ) as client:
-            client.app_services = services  # type: ignore[attr-defined]
-            yield client
+    async with app_client(make_settings(database_url), clock) as (client, services):
+        client.app_services = services  # type: ignore[attr-defined]
+        yield client
 
 
 async def test_requests_without_a_valid_key_get_401(api: httpx.AsyncClient) -> None:

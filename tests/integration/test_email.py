@@ -11,11 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from bot.http.app import create_app
 from bot.services import Services
 from bot.wiring.email_pages import TEXTS
 from bot.wiring.email_web import RATE_SALT, UNSUBSCRIBE_MAX_AGE, UNSUBSCRIBE_SALT
@@ -24,7 +22,7 @@ from channels.email import EmailChannel
 from storage.models import Invitation, OptOut, Response
 from storage.uow import UnitOfWork
 from surveys.texts import LOCALES
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import FakeClock, app_client, make_settings
 from tests.standins.smtp_server import SmtpStandIn, smtp_standin
 
 SECRET = "test-secret-key-0123456789"  # make_settings' secret_key
@@ -62,18 +60,9 @@ async def ctx(database_url: str, clock: FakeClock, smtp: SmtpStandIn) -> AsyncIt
         smtp_from="Surveys <surveys@example.com>",
         smtp_unsubscribe_mailto="unsubscribe@example.com",
     )
-    app = create_app(settings, clock=clock, run_background=False)
-    async with LifespanManager(app) as manager:
-        services: Services = app.state.services
-        async with UnitOfWork(services.sessions) as uow:
-            _, key = await uow.api_keys.create("tests")
-            await uow.commit()
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=BASE, headers={"Authorization": f"Bearer {key}"}
-        ) as client:
-            assert (await client.post("/api/v1/surveys", json=SURVEY)).status_code == 201
-            yield Ctx(client, services, smtp, clock)
+    async with app_client(settings, clock, base_url=BASE) as (client, services):
+        assert (await client.post("/api/v1/surveys", json=SURVEY)).status_code == 201
+        yield Ctx(client, services, smtp, clock)
 
 
 class _Links(HTMLParser):

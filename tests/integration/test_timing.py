@@ -7,13 +7,10 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from bot.http.app import create_app
 from bot.services import Services
 from channels.base import TransientSendError
-from storage.uow import UnitOfWork
-from tests.conftest import FakeClock, make_settings, services_with
+from tests.conftest import FakeClock, app_client, make_settings, services_with
 from tests.integration.test_dispatcher import ScriptedChannel
 from tests.support import add_survey, fire, invitation
 
@@ -108,17 +105,8 @@ async def test_sampling_through_triggers(services: Services) -> None:
 async def api(
     database_url: str, clock: FakeClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
-    app = create_app(make_settings(database_url), clock=clock, run_background=False)
-    async with LifespanManager(app) as manager:
-        services: Services = app.state.services
-        async with UnitOfWork(services.sessions) as uow:
-            _, key = await uow.api_keys.create("tests")
-            await uow.commit()
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {key}"}
-        ) as client:
-            yield client, services
+    async with app_client(make_settings(database_url), clock) as pair:
+        yield pair
 
 
 async def test_cancel_by_id_key_and_contact(api: tuple[httpx.AsyncClient, Services]) -> None:
