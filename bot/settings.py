@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     smtp_unsubscribe_mailto: str | None = None
 
+    # Help-desk webhooks (/webhooks/events/{source}, /webhooks/zendesk): off until a secret is set.
+    webhook_secrets: dict[str, SecretStr] = {}
+    zendesk_webhook_secret: SecretStr | None = None
+    helpdesk_survey: str | None = None
+    helpdesk_channel: Literal["web", "sms", "email", "telegram"] | None = None
+    helpdesk_delay_seconds: int = Field(default=86400, ge=0, le=90 * 24 * 3600)
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -88,6 +95,21 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters (or unset: one is generated)")
         return value
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _webhook_secrets(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        # A short shared secret can be guessed offline from one captured signature.
+        for source, secret in value.items():
+            if len(secret.get_secret_value()) < 16:
+                raise ValueError(f"the secret for {source!r} must be at least 16 characters")
+        return value
+
+    @field_validator("zendesk_webhook_secret", "helpdesk_survey")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return value if text and text.strip() else None
 
     def base_url(self) -> str:
         """Where links point: SURVEYBOT_PUBLIC_URL, or the address serve listens on."""

@@ -23,7 +23,7 @@ from bot.schemas import (
     TriggerIn,
     TriggerOut,
 )
-from bot.triggers import trigger
+from bot.triggers import trigger_and_answer
 from storage.models import Contact, Invitation, InvitationStatus, SurveyRow
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -66,29 +66,7 @@ def build_api_router() -> APIRouter:
     )
     async def post_trigger(body: TriggerIn, services: ServicesDep) -> TriggerOut:
         """Schedule one survey for one contact; a replayed idempotency_key returns the same one."""
-        result = await trigger(
-            services.sessions, body, now=services.clock(), channels_on=services.channels_on
-        )
-        invitation = result.invitation
-        if (
-            result.created
-            and invitation.status == "scheduled"
-            and invitation.send_at <= services.clock()
-        ):
-            services.dispatcher.wake()
-        link = (
-            services.links.url(invitation.id)
-            if invitation.channel == "web" and invitation.status != "skipped"
-            else None
-        )
-        return TriggerOut(
-            invitation_id=invitation.id,
-            status="skipped" if invitation.status == "skipped" else "scheduled",
-            reason=invitation.skip_reason,
-            send_at=invitation.send_at,
-            link=link,
-            channel=invitation.channel,
-        )
+        return await trigger_and_answer(services, body)
 
     @router.delete(
         "/invitations/{invitation_id}", response_model=CancelledOut, tags=["invitations"]

@@ -1,0 +1,171 @@
+"""Help-desk webhooks: HMAC signature checks and the Zendesk ticket-to-trigger mapping."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.schemas import ChannelName, ContactIn, Properties, TriggerIn
+
+# Beyond this distance from our clock a signed request is refused: it bounds how long a
+# captured request can be replayed, and still allows for ordinary clock drift.
+MAX_SKEW = timedelta(minutes=5)
+SOLVED_STATUSES = frozenset({"solved", "closed"})
+
+GENERIC_TIMESTAMP_HEADER = "X-Surveybot-Timestamp"
+GENERIC_SIGNATURE_HEADER = "X-Surveybot-Signature"
+ZENDESK_SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
+ZENDESK_TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
+
+
+def generic_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, the generic webhook's header."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+def zendesk_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """base64(HMAC-SHA256(secret, timestamp + body)), as Zendesk signs its webhooks."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def check_generic(
+    secret: str, *, timestamp: str | None, signature: str | None, body: bytes, now: datetime
+) -> str | None:
+    """Why a generic webhook request is refused, or None when its signature checks out."""
+    if not timestamp or not signature:
+        return f"missing {GENERIC_TIMESTAMP_HEADER} or {GENERIC_SIGNATURE_HEADER}"
+    try:
+        sent_at = datetime.fromtimestamp(int(timestamp.strip()), UTC)
+    except (ValueError, OverflowError, OSError):
+        return f"{GENERIC_TIMESTAMP_HEADER} must be unix seconds"
+    return _check(generic_signature(secret, timestamp, body), signature, sent_at, now)
+
+
+def check_zendesk(
+    secret: str, *, timestamp: str | None, signature: str | None, body: bytes, now: datetime
+) -> str | None:
+    """Why a Zendesk webhook request is refused, or None when its signature checks out."""
+    if not timestamp or not signature:
+        return f"missing {ZENDESK_SIGNATURE_HEADER} or {ZENDESK_TIMESTAMP_HEADER}"
+    try:
+        sent_at = datetime.fromisoformat(timestamp.strip())
+    except ValueError:
+        return f"{ZENDESK_TIMESTAMP_HEADER} must be ISO 8601"
+    if sent_at.tzinfo is None:
+        sent_at = sent_at.replace(tzinfo=UTC)
+    return _check(zendesk_signature(secret, timestamp, body), signature, sent_at, now)
+
+
+def _check(expected: str, given: str, sent_at: datetime, now: datetime) -> str | None:
+    # Compare before looking at the clock, so a forged request learns nothing from the answer.
+    if not hmac.compare_digest(expected.encode(), given.strip().encode()):
+        return "invalid signature"
+    if abs(now - sent_at) > MAX_SKEW:
+        return "stale timestamp: more than 5 minutes from the server's clock"
+    return None
+
+
+class ZendeskUser(BaseModel):
+    """A requester or agent as the webhook body template renders it; blanks mean absent."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: int | str | None = None
+    name: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    phone: str | None = None
+
+
+class ZendeskNamed(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+
+
+class ZendeskTicket(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int | str
+    status: str
+    assignee: ZendeskNamed | None = None
+    group: ZendeskNamed | None = None
+
+
+class ZendeskEvent(BaseModel):
+    """The JSON body the README's Zendesk webhook template produces."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ticket: ZendeskTicket
+    requester: ZendeskUser = Field(default_factory=ZendeskUser)
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A help-desk event that asks for no survey, and why."""
+
+    reason: str
+
+
+def zendesk_trigger(
+    event: ZendeskEvent,
+    *,
+    survey: str,
+    channel: ChannelName | None,
+    delay_seconds: int,
+) -> TriggerIn | Ignored:
+    """The trigger a solved ticket asks for; any other status is ignored."""
+    if event.ticket.status.strip().lower() not in SOLVED_STATUSES:
+        return Ignored("ticket not solved")
+    ticket_id = str(event.ticket.id).strip()
+    requester_id = _blank(str(event.requester.id) if event.requester.id is not None else None)
+    if not ticket_id:
+        return Ignored("ticket has no id")
+    if requester_id is None:
+        return Ignored("ticket has no requester id")
+    properties: Properties = {
+        "ticket_id": ticket_id,
+        "agent": _blank(event.ticket.assignee.name if event.ticket.assignee else None),
+        "group": _blank(event.ticket.group.name if event.ticket.group else None),
+        "source": "zendesk",
+    }
+    return TriggerIn(
+        survey=survey,
+        contact=_contact(f"zendesk:{requester_id}", event.requester),
+        channel=channel,
+        delay_seconds=delay_seconds,
+        properties=properties,
+        idempotency_key=f"zendesk:ticket:{ticket_id}",
+    )
+
+
+def _contact(external_id: str, user: ZendeskUser) -> ContactIn:
+    # Zendesk fills some fields with values surveybot cannot use (a language name such as
+    # "English", a number without a country code): such a field is left out rather than
+    # costing the customer their survey.
+    fields: dict[str, str] = {}
+    for name in ("name", "email", "locale", "phone"):
+        value = _blank(getattr(user, name))
+        if value is not None and _usable(name, value):
+            fields[name] = value
+    return ContactIn.model_validate({"external_id": external_id, **fields})
+
+
+def _usable(field: str, value: str) -> bool:
+    try:
+        ContactIn.model_validate({"external_id": "probe", field: value})
+    except ValidationError:
+        return False
+    return True
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
