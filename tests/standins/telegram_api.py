@@ -13,12 +13,12 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from tests.standins.serving import LoopbackServer
 
 BOT_ID = 123456
 
@@ -56,8 +56,10 @@ class _Failure:
     retry_after: int | None
 
 
-class BotApiStandIn:
+class BotApiStandIn(LoopbackServer):
     """The Bot API methods surveybot uses, on 127.0.0.1 and a free port."""
+
+    thread_name = "bot-api-standin"
 
     def __init__(self, *, username: str = "surveybot_test_bot") -> None:
         self.username = username
@@ -84,28 +86,6 @@ class BotApiStandIn:
         self._stopping = True  # pending long polls answer now instead of holding up the shutdown
         if self._runner is not None:
             await self._runner.cleanup()
-
-    async def __aenter__(self) -> BotApiStandIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @contextmanager
-    def in_thread(self) -> Iterator[BotApiStandIn]:
-        """Serve from a thread with its own event loop, so a blocking test can drive it."""
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="bot-api-standin", daemon=True)
-        thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self.start(), loop).result(10)
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
 
     # What tests arrange and read.
 

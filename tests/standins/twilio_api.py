@@ -9,13 +9,11 @@ The twilio client posts `{base}/2010-04-01/Accounts/{AccountSid}/Messages.json` 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -25,6 +23,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from channels.sms import segments
+from tests.standins.serving import LoopbackServer
 
 API_VERSION = "2010-04-01"
 
@@ -84,8 +83,10 @@ def server_error() -> Failure:
     return twilio_error(20500, 500, "An internal server error has occurred")
 
 
-class TwilioStandIn:
+class TwilioStandIn(LoopbackServer):
     """The Messages endpoint on 127.0.0.1 and a free port, for one account."""
+
+    thread_name = "twilio-standin"
 
     def __init__(self, *, account_sid: str, auth_token: str) -> None:
         self.account_sid = account_sid
@@ -109,28 +110,6 @@ class TwilioStandIn:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> TwilioStandIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @contextmanager
-    def in_thread(self) -> Iterator[TwilioStandIn]:
-        """Serve from a thread with its own event loop, so a blocking test can drive it."""
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="twilio-standin", daemon=True)
-        thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self.start(), loop).result(10)
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
 
     # What tests arrange and read.
 
