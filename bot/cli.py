@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from bot.settings import Settings
-
-T = TypeVar("T")
+from bot.cli_campaigns import campaigns_app
+from bot.cli_common import err, fail, load_settings, out, progress_bar, run
+from bot.cli_contacts import contacts_app
 
 app = typer.Typer(
     help="surveybot: CSAT, NPS and CES surveys over chat, SMS, email and the web.",
@@ -32,29 +27,8 @@ import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=Tru
 app.add_typer(surveys_app, name="surveys")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(import_app, name="import")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def load_settings(**overrides: Any) -> Settings:
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"SURVEYBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        fail(f"invalid settings: {problems}")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(campaigns_app, name="campaigns")
 
 
 @app.command()
@@ -194,7 +168,7 @@ def import_responses(
                 definition = to_domain(row)
                 rows: list[ImportRow] = []
                 problems: list[str] = []
-                with _progress() as progress:
+                with progress_bar() as progress:
                     task = progress.add_task("checking rows", total=None)
                     try:
                         for item in read_rows(file, definition, now=datetime.now(UTC)):
@@ -230,17 +204,6 @@ def import_responses(
         f"imported {imported} response(s) into {survey}"
         + (f"; {present} were already there" if present else ""),
         highlight=False,
-    )
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
     )
 
 

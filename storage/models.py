@@ -62,6 +62,89 @@ class SurveyRow(SQLModel, table=True):
     )
 
 
+class CampaignStatus:
+    """A campaign is active (its schedule ticks) or paused."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class RunStatus:
+    """A campaign run is pending, running (under a lease) or done."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class Campaign(SQLModel, table=True):
+    """A relationship campaign: a survey, an audience, a cadence and a spread (the spec as JSON)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, index=True)
+    survey_id: int = Field(foreign_key="survey.id")
+    status: str = Field(default=CampaignStatus.ACTIVE, max_length=16)
+    definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    # The newest scheduled time a run was created for: runs at or before it are not made again.
+    last_fire_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class CampaignRun(SQLModel, table=True):
+    """One run of a campaign (scheduled or run-now): which contacts it invited, resumable."""
+
+    __tablename__ = "campaign_run"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "scheduled_for", name="uq_campaign_run_scheduled"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    scheduled_for: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    kind: str = Field(default="scheduled", max_length=16)  # scheduled | manual
+    status: str = Field(default=RunStatus.PENDING, max_length=16)
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    audience: int = 0
+    invited: int = 0
+    skipped: int = 0
+    started_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Lease(SQLModel, table=True):
+    """A named lease in the database (e.g. who runs the scheduler), renewed by its holder."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RateWindow(SQLModel, table=True):
+    """Sends taken from a channel's budget in one time window, shared by every worker."""
+
+    __tablename__ = "rate_window"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    window: int = Field(primary_key=True)  # start of the window, in seconds since the epoch
+    used: int = 0
+
+
 class Contact(SQLModel, table=True):
     """A person who can be surveyed, with the addresses that reach them."""
 
@@ -90,6 +173,8 @@ class Invitation(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_invitation_due", "status", "send_at"),
         sa.Index("ix_invitation_contact_send", "contact_id", "send_at"),
+        sa.Index("ix_invitation_reminder_due", "status", "remind_at"),
+        sa.Index("ix_invitation_campaign_contact", "campaign_id", "contact_id"),
     )
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=32)
@@ -118,6 +203,27 @@ class Invitation(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )
     idempotency_key: str | None = Field(default=None, max_length=255, unique=True)
+    # Set just before the provider is called: a worker that dies after this point may have sent,
+    # so a lease that runs out on such a claim is not sent again (see the dispatcher).
+    send_started_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    remind_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    reminders_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # When the contact first opened the question's page (web chat, email link in a browser).
+    opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    campaign_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            sa.ForeignKey("campaign.id", name="fk_invitation_campaign"), nullable=True
+        ),
+    )
+    campaign_run_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            sa.ForeignKey("campaign_run.id", name="fk_invitation_campaign_run"), nullable=True
+        ),
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

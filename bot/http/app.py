@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from bot.errors import ServiceError
 from bot.http.api import build_api_router
+from bot.http.campaigns import build_campaigns_router
 from bot.http.hooks import build_hooks_router
 from bot.http.webchat import build_webchat_router
 from bot.services import build_services, utc_now
@@ -47,6 +48,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(build_api_router())
+    app.include_router(build_campaigns_router())
     app.include_router(build_webchat_router())
     app.include_router(build_hooks_router())
     for wiring in all_wirings():
