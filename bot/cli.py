@@ -256,6 +256,7 @@ def report(
         print(json.dumps(result, ensure_ascii=False))
         return
     out.print(_report_table(result))
+    out.print(_funnel_line(result["funnel"]), highlight=False)
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -286,6 +287,21 @@ def _report_table(result: dict[str, Any]) -> Table:
         ((field, value),) = group["group"].items()
         add(f"{field}={value}", group)
     return table
+
+
+def _funnel_line(funnel: dict[str, Any]) -> str:
+    skipped = sum(funnel["skipped"].values())
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(funnel["skipped"].items()))
+    rate = funnel["response_rate"]
+    return (
+        f"funnel: {funnel['triggered']} triggered → {skipped} skipped"
+        + (f" ({reasons})" if reasons else "")
+        + f", {funnel['pending']} pending, {funnel['cancelled']} cancelled,"
+        f" {funnel['failed']} failed → {funnel['sent']} sent ({funnel['reminded']} reminded,"
+        f" {funnel['opened']} opened) → {funnel['answered']} answered"
+        f" ({funnel['answered_after_reminder']} after a reminder), {funnel['completed']} completed;"
+        f" response rate {'—' if rate is None else f'{rate * 100:.1f} %'}"
+    )
 
 
 def main() -> None:

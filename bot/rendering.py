@@ -78,6 +78,16 @@ class Talk:
             link=link,
         )
 
+    def reminder(self) -> OutboundMessage:
+        """The question again, opened with a line saying it is a reminder."""
+        question = self.question()
+        return self.message(
+            f"{self.builtin('reminder')}\n{question.text}",
+            choices=question.choices,
+            choices_hint=question.choices_hint,
+            labels=question.labels,
+        )
+
     def reprompt(self, problem: str | None) -> OutboundMessage:
         key = (
             f"reprompt.{problem}"

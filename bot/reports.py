@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SurveyRow
-from storage.reports import histograms
+from storage.reports import funnel, histograms
 from storage.repositories.surveys import to_domain
 from surveys.scoring import summarize
 
@@ -67,4 +67,5 @@ async def build_report(
         if group_by
         else []
     )
+    report["funnel"] = await funnel(session, row.id or 0, since=since, until=until)
     return report

@@ -191,9 +191,27 @@ class Period(BaseModel):
     to: str | None
 
 
+class Funnel(BaseModel):
+    """Invitations created in the period, from trigger to answer (reminders included)."""
+
+    triggered: int
+    skipped: dict[str, int] = Field(description="Skipped at trigger time, by reason")
+    cancelled: int
+    failed: int
+    pending: int = Field(description="Scheduled or being sent")
+    sent: int
+    reminded: int = Field(description="Sent at least one reminder")
+    opened: int = Field(description="Opened the chat page in a browser (web and email)")
+    answered: int = Field(description="Gave a score")
+    answered_after_reminder: int
+    completed: int = Field(description="Finished the conversation")
+    response_rate: float | None = Field(description="answered / sent")
+
+
 class ReportOut(ScoreFields):
     """The report object of /api/v1/surveys/{key}/scores and `surveybot report --json`."""
 
     survey: str
     period: Period
     groups: list[GroupReport]
+    funnel: Funnel

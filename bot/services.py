@@ -132,6 +132,7 @@ async def build_services(
         lease_seconds=settings.lease_seconds,
         max_attempts=settings.max_send_attempts,
         retry_base_seconds=settings.retry_base_seconds,
+        rate_limits=settings.rate_limits(),
     )
     conversation = ConversationEngine(
         sessions=sessions, clock=clock, max_reprompts=settings.max_reprompts

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     surveys_file: Path | None = None
+    # Sends per second per channel, shared by every worker on the database (0: no limit).
+    # Telegram allows about 30/s per bot; a US long code about 1 SMS segment/s.
+    telegram_rate_per_second: float = Field(default=30, ge=0)
+    sms_rate_per_second: float = Field(default=1, ge=0)
+    email_rate_per_second: float = Field(default=10, ge=0)
     log_level: str = "INFO"
 
     # Telegram (aiogram): on when the token is set; webhook mode when the secret is set.
@@ -110,6 +115,13 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: SecretStr | str | None) -> SecretStr | str | None:
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         return value if text and text.strip() else None
+
+    def rate_limits(self) -> dict[str, float]:
+        return {
+            "telegram": self.telegram_rate_per_second,
+            "sms": self.sms_rate_per_second,
+            "email": self.email_rate_per_second,
+        }
 
     def base_url(self) -> str:
         """Where links point: SURVEYBOT_PUBLIC_URL, or the address serve listens on."""

@@ -1,4 +1,4 @@
-"""Score histograms counted by the database: GROUP BY score and the requested dimension."""
+"""Counts made by the database: score histograms (GROUP BY score and a dimension) and the funnel."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col as sa_column
 
-from storage.models import Response
+from storage.models import Invitation, InvitationStatus, Response
 
 PERIODS = ("month", "week", "day")
 PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -78,3 +78,77 @@ async def histograms(
         total[score] += count
         groups[value][score] += count
     return dict(total), {k: dict(v) for k, v in groups.items()}
+
+
+async def funnel(
+    session: AsyncSession,
+    survey_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """Invitations created in the period, from trigger to answer, counted in one query."""
+    filters = [Invitation.survey_id == survey_id]
+    if since is not None:
+        filters.append(Invitation.created_at >= since)
+    if until is not None:
+        filters.append(Invitation.created_at < until)
+
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    answered = Response.id.is_not(None)
+    stmt = (
+        select(
+            Invitation.status,
+            Invitation.skip_reason,
+            func.count(),
+            count_if(Invitation.sent_at.is_not(None)),
+            count_if(Invitation.reminders_sent > 0),
+            count_if(Invitation.opened_at.is_not(None)),
+            count_if(answered),
+            count_if(answered & (Invitation.reminders_sent > 0)),
+        )
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .where(*filters)
+        .group_by(Invitation.status, Invitation.skip_reason)
+    )
+    status = InvitationStatus
+    result: dict[str, Any] = {
+        "triggered": 0,
+        "skipped": {},
+        "cancelled": 0,
+        "failed": 0,
+        "pending": 0,
+        "sent": 0,
+        "reminded": 0,
+        "opened": 0,
+        "answered": 0,
+        "answered_after_reminder": 0,
+        "completed": 0,
+    }
+    for state, reason, total, sent, reminded, opened, got, after in (
+        await session.execute(stmt)
+    ).all():
+        result["triggered"] += total
+        result["sent"] += sent
+        result["reminded"] += reminded
+        result["opened"] += opened
+        result["answered"] += got
+        result["answered_after_reminder"] += after
+        if state == status.SKIPPED:
+            result["skipped"][reason or "other"] = (
+                result["skipped"].get(reason or "other", 0) + total
+            )
+        elif state == status.CANCELLED:
+            result["cancelled"] += total
+        elif state == status.FAILED:
+            result["failed"] += total
+        elif state in (status.SCHEDULED, status.SENDING):
+            result["pending"] += total
+        elif state == status.COMPLETED:
+            result["completed"] += total
+    result["response_rate"] = (
+        round(result["answered"] / result["sent"], 4) if result["sent"] else None
+    )
+    return result

@@ -8,10 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
     ApiKeyRepository,
+    CampaignRepository,
+    CampaignRunRepository,
     ContactRepository,
     InvitationRepository,
+    LeaseRepository,
     MessageRepository,
     OptOutRepository,
+    RateRepository,
     ResponseRepository,
     SurveyRepository,
 )
@@ -28,6 +32,10 @@ class UnitOfWork:
     responses: ResponseRepository
     opt_outs: OptOutRepository
     api_keys: ApiKeyRepository
+    rates: RateRepository
+    campaigns: CampaignRepository
+    campaign_runs: CampaignRunRepository
+    leases: LeaseRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -44,6 +52,10 @@ class UnitOfWork:
         self.responses = ResponseRepository(self.session)
         self.opt_outs = OptOutRepository(self.session)
         self.api_keys = ApiKeyRepository(self.session)
+        self.rates = RateRepository(self.session)
+        self.campaigns = CampaignRepository(self.session)
+        self.campaign_runs = CampaignRunRepository(self.session)
+        self.leases = LeaseRepository(self.session)
         return self
 
     async def __aexit__(

@@ -81,6 +81,9 @@ class Survey(BaseModel):
     throttle_days: int = Field(default=30, ge=0, le=3650)
     expires_after_hours: int | None = Field(default=None, gt=0, le=24 * 365)
     sample_rate: float = Field(default=1.0, ge=0, le=1)
+    # Reminders go to people who have not answered yet, on the channel the question went out on.
+    reminders: int = Field(default=1, ge=0, le=5)
+    remind_after_hours: float = Field(default=48, gt=0, le=24 * 90)
     timezone: str = "UTC"
     quiet_hours: dict[str, tuple[str, str] | None] | None = None
 
@@ -105,6 +108,10 @@ class Survey(BaseModel):
                 except ValueError as exc:
                     raise ValueError(f'{channel}: {exc} (use ["HH:MM", "HH:MM"])') from exc
         return value
+
+    def reminder_delay(self, number: int) -> float:
+        """Hours after the question that reminder `number` (1, 2, …) is due."""
+        return self.remind_after_hours * number
 
     def send_window(self, channel: str) -> Window | None:
         """The local times this survey may send on a channel (None: any time)."""

@@ -49,6 +49,7 @@ FR: Final[Mapping[str, str]] = {
     ),
     "thank_you.promoter": "Merci ! Nous apprécions vraiment votre soutien.",
     "closed": "Cette enquête est terminée. Merci quand même !",
+    "reminder": "Petit rappel : votre avis nous intéresse toujours.",
     "already_answered": "Merci, nous avons déjà votre réponse.",
     "opted_out": "Vous ne recevrez plus d'enquêtes ici. Répondez START pour vous réabonner.",
     "opted_in": "Votre abonnement aux enquêtes est réactivé.",
@@ -118,6 +119,7 @@ DE: Final[Mapping[str, str]] = {
     ),
     "thank_you.promoter": "Vielen Dank! Wir schätzen Ihre Unterstützung sehr.",
     "closed": "Diese Umfrage ist beendet. Trotzdem vielen Dank!",
+    "reminder": "Eine kurze Erinnerung: Wir freuen uns weiterhin über Ihre Antwort.",
     "already_answered": "Danke, wir haben Ihre Antwort bereits erhalten.",
     "opted_out": (
         "Sie erhalten hier keine Umfragen mehr. Antworten Sie mit START, um wieder Umfragen zu"
@@ -178,6 +180,7 @@ PT: Final[Mapping[str, str]] = {
     ),
     "thank_you.promoter": "Obrigado! Agradecemos muito o seu apoio.",
     "closed": "Esta pesquisa foi encerrada. Obrigado mesmo assim!",
+    "reminder": "Um lembrete rápido: ainda gostaríamos muito de saber sua opinião.",
     "already_answered": "Obrigado, já recebemos a sua resposta.",
     "opted_out": (
         "Você não receberá mais pesquisas por aqui. Responda START para voltar a recebê-las."
@@ -235,6 +238,7 @@ FI: Final[Mapping[str, str]] = {
     "thank_you.passive": "Kiitos palautteestasi! Teemme jatkossakin töitä ansaitaksemme kympin.",
     "thank_you.promoter": "Kiitos! Arvostamme tukeasi todella paljon.",
     "closed": "Tämä kysely on päättynyt. Kiitos silti!",
+    "reminder": "Pieni muistutus: haluaisimme yhä kuulla mielipiteesi.",
     "already_answered": "Kiitos, olemme jo saaneet vastauksesi.",
     "opted_out": "Et saa täällä enää kyselyitä. Vastaa START, jos haluat ne takaisin.",
     "opted_in": "Saat taas kyselyitä.",

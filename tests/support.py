@@ -9,7 +9,7 @@ from bot.conversation import Reply
 from bot.schemas import TriggerIn
 from bot.services import Services, load_surveys
 from bot.triggers import TriggerResult, trigger
-from channels.base import InboundMessage
+from channels.base import InboundMessage, OutboundMessage, SendResult
 from storage.models import Invitation, Response
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey
@@ -65,3 +65,25 @@ async def response(services: Services, invitation_id: str) -> Response | None:
 
 def texts(reply: Reply) -> list[str]:
     return [m.text for m in reply.messages]
+
+
+class ScriptedChannel:
+    """A channel whose sends follow a script of results and errors, recording each call."""
+
+    name = "sms"
+
+    def __init__(self, *script: Exception | None, prefix: str = "SM") -> None:
+        self.script = list(script)
+        self.prefix = prefix
+        self.sent: list[OutboundMessage] = []
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.sent.append(message)
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        return SendResult(provider_message_id=f"{self.prefix}{len(self.sent)}")

@@ -86,6 +86,12 @@ async def chat_state(services: Services, invitation_id: str) -> dict[str, Any] |
     found = await _read(services, invitation_id)
     if found is None:
         return _refuse(404, "the link is not valid")
+    invitation = found[0].invitation
+    if invitation.opened_at is None and invitation.status in Status.OPEN:
+        # The funnel's "opened": a browser loaded the page (an email scanner runs no script).
+        async with UnitOfWork(services.sessions) as uow:
+            await uow.invitations.mark_opened(invitation.id, services.clock())
+            await uow.commit()
     return state_of(services, *found)
 
 

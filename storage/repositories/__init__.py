@@ -1,17 +1,24 @@
 """Repositories: small query classes that take the session and never commit."""
 
 from storage.repositories.apikeys import ApiKeyRepository
+from storage.repositories.campaigns import CampaignRepository, CampaignRunRepository
 from storage.repositories.contacts import ContactRepository, OptOutRepository
 from storage.repositories.invitations import InvitationRepository
+from storage.repositories.leases import LeaseRepository
 from storage.repositories.messages import MessageRepository, ResponseRepository
+from storage.repositories.rates import RateRepository
 from storage.repositories.surveys import SurveyRepository
 
 __all__ = [
     "ApiKeyRepository",
+    "CampaignRepository",
+    "CampaignRunRepository",
     "ContactRepository",
     "InvitationRepository",
+    "LeaseRepository",
     "MessageRepository",
     "OptOutRepository",
+    "RateRepository",
     "ResponseRepository",
     "SurveyRepository",
 ]

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, Invitation, InvitationStatus, OptOut, Response, SurveyRow
+from storage.models import (
+    Contact,
+    Invitation,
+    InvitationStatus,
+    OptOut,
+    Response,
+    Step,
+    SurveyRow,
+)
 
 Status = InvitationStatus
+INTERRUPTED = "interrupted"
 
 
 @dataclass(slots=True)
@@ -99,21 +108,86 @@ class InvitationRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[str]:
+    async def settle_interrupted(self, now: datetime) -> int:
+        """Close out sends a dead worker had started: they may have gone out, so none is repeated.
+
+        A question whose send had started becomes `failed` (skip_reason `interrupted`); a
+        reminder whose send had started counts as sent. Claims that never reached the provider
+        (no `send_started_at`) are simply claimed again.
+        """
+        questions = (
+            update(Invitation)
+            .where(
+                Invitation.status == Status.SENDING,
+                Invitation.lease_until < now,
+                Invitation.send_started_at.is_not(None),
+            )
+            .values(
+                status=Status.FAILED,
+                skip_reason=INTERRUPTED,
+                last_error="the worker stopped while sending; not sent again to avoid a duplicate",
+                lease_until=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        reminders = (
+            update(Invitation)
+            .where(
+                Invitation.status == Status.SENT,
+                Invitation.remind_at < now,
+                Invitation.send_started_at.is_not(None),
+            )
+            .values(
+                reminders_sent=Invitation.reminders_sent + 1,
+                remind_at=None,
+                send_started_at=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        first = await self.session.execute(questions)
+        second = await self.session.execute(reminders)
+        return int(first.rowcount) + int(second.rowcount)
+
+    def _channel_filter(self, stmt: Any, only: str | None, exclude: Collection[str]) -> Any:
+        if only is not None:
+            return stmt.where(Invitation.channel == only)
+        if exclude:
+            return stmt.where(Invitation.channel.not_in(list(exclude)))
+        return stmt
+
+    def _skip_locked(self, stmt: Any) -> Any:
+        if self.session.bind.dialect.name == "postgresql":
+            return stmt.with_for_update(skip_locked=True)
+        return stmt
+
+    async def claim_due(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        only: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[str]:
         """Lease up to `limit` due invitations (or ones whose lease ran out) to this worker."""
+        if limit <= 0:
+            return []
         due = (
             select(Invitation.id)
             .where(
                 or_(
                     (Invitation.status == Status.SCHEDULED) & (Invitation.send_at <= now),
-                    (Invitation.status == Status.SENDING) & (Invitation.lease_until < now),
+                    (Invitation.status == Status.SENDING)
+                    & (Invitation.lease_until < now)
+                    & Invitation.send_started_at.is_(None),
                 )
             )
             .order_by(Invitation.send_at)
             .limit(limit)
         )
-        if self.session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
+        due = self._skip_locked(self._channel_filter(due, only, exclude))
         stmt = (
             update(Invitation)
             .where(Invitation.id.in_(due.scalar_subquery()))
@@ -128,17 +202,94 @@ class InvitationRepository:
         result = await self.session.execute(stmt)
         return list(result.scalars().all())
 
-    async def for_dispatch(self, ids: Sequence[str]) -> list[tuple[Invitation, SurveyRow, Contact]]:
+    async def claim_reminders(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        only: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[str]:
+        """Lease up to `limit` due reminders: unanswered, still open questions."""
+        if limit <= 0:
+            return []
+        due = (
+            select(Invitation.id)
+            .where(
+                Invitation.status == Status.SENT,
+                Invitation.step == Step.AWAITING_SCORE,
+                Invitation.remind_at <= now,
+                Invitation.send_started_at.is_(None),
+                or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
+            )
+            .order_by(Invitation.remind_at)
+            .limit(limit)
+        )
+        due = self._skip_locked(self._channel_filter(due, only, exclude))
+        # The lease of a reminder is its remind_at moved past the lease.
+        stmt = (
+            update(Invitation)
+            .where(Invitation.id.in_(due.scalar_subquery()))
+            .values(remind_at=lease_until, updated_at=now)
+            .returning(Invitation.id)
+        )
+        result = await self.session.execute(stmt)
+        return list(result.scalars().all())
+
+    async def mark_opened(self, invitation_id: str, now: datetime) -> None:
+        await self.session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.opened_at.is_(None))
+            .values(opened_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_started(self, ids: Sequence[str], now: datetime) -> None:
+        """Note that the provider is about to be called for these invitations."""
+        if ids:
+            await self.session.execute(
+                update(Invitation)
+                .where(Invitation.id.in_(list(ids)))
+                .values(send_started_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def update_many(self, rows: Sequence[Mapping[str, Any]], from_status: str) -> None:
+        """Write per-invitation values in one round trip (executemany) to rows still in `from_status`."""
+        if not rows:
+            return
+        table = Invitation.__table__
+        columns = [key for key in rows[0] if key != "id"]
+        stmt = (
+            table.update()
+            .where(table.c.id == bindparam("b_id"), table.c.status == from_status)
+            .values({column: bindparam(f"b_{column}") for column in columns})
+        )
+        params = [{f"b_{key}": value for key, value in row.items()} for row in rows]
+        await self.session.execute(stmt, params)
+
+    async def for_dispatch(
+        self, ids: Sequence[str]
+    ) -> list[tuple[Invitation, SurveyRow, Contact, bool]]:
+        """The claimed invitations with survey, contact and whether the contact opted out."""
         if not ids:
             return []
+        opted_out = (
+            select(OptOut.id)
+            .where(OptOut.contact_id == Invitation.contact_id, OptOut.channel == Invitation.channel)
+            .exists()
+            .label("opted_out")
+        )
         stmt = (
-            select(Invitation, SurveyRow, Contact)
+            select(Invitation, SurveyRow, Contact, opted_out)
             .join(SurveyRow, SurveyRow.id == Invitation.survey_id)
             .join(Contact, Contact.id == Invitation.contact_id)
-            .where(Invitation.id.in_(ids))
+            .where(Invitation.id.in_(list(ids)))
             .execution_options(populate_existing=True)
         )
-        return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
+        rows = (await self.session.execute(stmt)).all()
+        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
     async def transition(
         self, invitation_id: str, from_statuses: Sequence[str], **values: Any

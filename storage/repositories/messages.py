@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Contact, Invitation, Message, Response, SurveyRow
@@ -45,6 +46,11 @@ class MessageRepository:
             .returning(Message.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add_outbound_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store many outbound messages in one round trip (the dispatcher's chunks)."""
+        if rows:
+            await self.session.execute(insert(Message), list(rows))
 
     async def add_outbound(
         self,

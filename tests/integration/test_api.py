@@ -171,6 +171,14 @@ async def test_web_chat_answer_shows_in_responses_and_scores(api: httpx.AsyncCli
     assert scores["groups"][0]["group"] == {"agent": "Ana"}
     assert "promoters" not in scores and scores["period"] == {"from": None, "to": None}
     assert scores["distribution"] == {"1": 0, "2": 0, "3": 0, "4": 1, "5": 0}
+    funnel = scores["funnel"]  # the page was opened in a browser (its script read the state)
+    assert (funnel["triggered"], funnel["sent"], funnel["opened"], funnel["answered"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert (funnel["completed"], funnel["response_rate"]) == (1, 1.0)
 
 
 async def test_tampered_chat_link_is_refused(api: httpx.AsyncClient) -> None:

@@ -5,32 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.services import Services
-from channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
+from channels.base import PermanentSendError, TransientSendError
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, services_with
-from tests.support import add_survey, fire, invitation
-
-
-class ScriptedChannel:
-    """A channel whose sends follow a script of results and errors, recording each call."""
-
-    name = "sms"
-
-    def __init__(self, *script: Exception | None) -> None:
-        self.script = list(script)
-        self.sent: list[OutboundMessage] = []
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        self.sent.append(message)
-        outcome = self.script.pop(0) if self.script else None
-        if outcome is not None:
-            raise outcome
-        return SendResult(provider_message_id=f"SM{len(self.sent)}")
-
+from tests.support import ScriptedChannel, add_survey, fire, invitation
 
 PHONE = {"external_id": "p1", "phone": "+14155550123", "locale": "en"}
 

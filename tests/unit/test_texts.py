@@ -20,6 +20,7 @@ from surveys.texts_catalog import CATALOG
 BANDS = ("negative", "neutral", "positive", "detractor", "passive", "promoter")
 EXPECTED_KEYS = {
     "question.csat",
+    "reminder",
     "question.nps",
     "question.ces",
     "hint.scale",
