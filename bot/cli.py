@@ -84,6 +84,27 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run the dispatcher and the campaign scheduler without the HTTP app (for scale-out)."""
+    from bot.services import Services
+    from bot.worker import run_worker
+
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+
+    def ready(services: Services) -> None:
+        out.print(
+            f"surveybot worker (database {_masked_url(settings.database_url)}); "
+            f"channels on: {', '.join(sorted(services.channels_on))}",
+            highlight=False,
+        )
+
+    run(run_worker(settings, ready=ready))
+
+
 def _masked_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

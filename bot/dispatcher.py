@@ -131,15 +131,21 @@ class Dispatcher:
             if rate and rate > 0
         }
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Look for due work now instead of at the next tick (a trigger just made some)."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Claim nothing more; the round in progress finishes (and records its sends)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Dispatch until cancelled; errors back off and the loop goes on."""
+        """Dispatch until stopped or cancelled; errors back off and the loop goes on."""
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 claimed = await self.dispatch_due()
                 failures = 0
@@ -148,7 +154,7 @@ class Dispatcher:
                 log.exception("dispatch round failed (%d in a row)", failures)
                 claimed = 0
                 await asyncio.sleep(min(30.0, self._interval * 2**failures))
-            if claimed < self._batch_size:
+            if claimed < self._batch_size and not self._stopping:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._interval)

@@ -51,6 +51,7 @@ class Services:
     secret: str = ""
     wirings: dict[str, ChannelWiring] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    dispatching: asyncio.Task[None] | None = None
 
     @property
     def channels_on(self) -> set[str]:
@@ -64,17 +65,25 @@ class Services:
         for channel in self.channels.values():
             await channel.start()
 
-    async def start_background(self) -> None:
-        self._spawn(self.dispatcher.run(), "dispatcher")
-        for name, wiring in self.wirings.items():
-            self._spawn(wiring.run(self, self.channels[name]), f"channel-{name}")
+    async def start_background(self, *, channel_tasks: bool = True) -> None:
+        """Start the dispatcher (and the channels' own loops, e.g. Telegram polling)."""
+        self.dispatching = self._spawn(self.dispatcher.run(), "dispatcher")
+        if channel_tasks:
+            for name, wiring in self.wirings.items():
+                self._spawn(wiring.run(self, self.channels[name]), f"channel-{name}")
 
-    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(work, name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     async def close(self) -> None:
+        # Let the sends in flight finish and be recorded (they time out at half the lease),
+        # so a restart leaves nothing `interrupted`.
+        self.dispatcher.stop()
+        if self.dispatching is not None and not self.dispatching.done():
+            await asyncio.wait({self.dispatching}, timeout=self.settings.lease_seconds / 2 + 1)
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
