@@ -2,8 +2,255 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
 import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from bot.cli_common import fail, load_settings, out, progress_bar, run
+from bot.errors import Conflict, ServiceError
+from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.campaigns import Campaigns, CampaignView
+    from storage.models import CampaignRun
 
 campaigns_app = typer.Typer(
     help="Relationship campaigns: a survey, an audience and a cadence.", no_args_is_help=True
 )
+
+T = TypeVar("T")
+
+# The option that carries each spec field, for error sentences.
+OPTIONS = {
+    "name": "NAME",
+    "survey": "--survey",
+    "audience": "--audience",
+    "channel": "--channel",
+    "cron": "--cron",
+    "every_months": "--every-months",
+    "at": "--at",
+    "timezone": "--timezone",
+    "spread": "--spread-days",
+    "spread.days": "--spread-days",
+    "spread.hours": "--hours",
+    "spread.weekdays_only": "--any-day",
+}
+
+
+def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
+    """Open the database, hand `work` a `Campaigns`, and turn refusals into exit 1."""
+    from bot.campaigns import Campaigns
+    from bot.services import open_database
+    from bot.wiring import all_wirings
+
+    settings = load_settings()
+    channels_on = {"web", *(w.name for w in all_wirings() if w.configured(settings))}
+
+    async def main() -> T:
+        engine, sessions = await open_database(settings)
+        try:
+            campaigns = Campaigns(
+                sessions=sessions, clock=utcnow, channels_on=channels_on, page_size=1000
+            )
+            return await work(campaigns)
+        finally:
+            await engine.dispose()
+
+    try:
+        return run(main())
+    except ServiceError as exc:
+        option = OPTIONS.get(exc.field or "")
+        fail(f"{option}: {exc.message}" if option and option != "NAME" else exc.message)
+
+
+@campaigns_app.command("add")
+def add(
+    name: Annotated[
+        str, typer.Argument(help="The campaign's name: lowercase letters, digits, - _")
+    ],
+    survey: Annotated[str, typer.Option("--survey", help="The key of the survey to send")],
+    audience: Annotated[
+        str,
+        typer.Option(help='Who gets it, e.g. "plan = pro AND region IN (EU, US)" [default: all]'),
+    ] = "",
+    cron: Annotated[
+        str | None, typer.Option(help='A fixed schedule as a crontab line, e.g. "0 9 1 */3 *"')
+    ] = None,
+    every_months: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Or: every N months per person, from their last survey of this campaign",
+        ),
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option(help="With --every-months: the daily check's time [09:00]")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="The zone of the schedule, e.g. Europe/Helsinki [UTC]")
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="telegram, sms or email [default: each contact's best]")
+    ] = None,
+    spread_days: Annotated[
+        str | None,
+        typer.Option(metavar="DAYS", help="Send evenly over this many days instead of all at once"),
+    ] = None,
+    any_day: Annotated[
+        bool, typer.Option("--any-day", help="With --spread-days: weekends too")
+    ] = False,
+    hours: Annotated[
+        str | None, typer.Option(help="With --spread-days: local working hours [09:00-17:00]")
+    ] = None,
+    update: Annotated[
+        bool, typer.Option("--update", help="Replace the spec of an existing campaign")
+    ] = False,
+) -> None:
+    """Add a campaign (or with --update replace one); it first runs at its next fire time."""
+    from surveys.campaigns import CampaignSpec
+
+    if (cron is None) == (every_months is None):
+        fail("give exactly one of --cron and --every-months")
+    if spread_days is None and (any_day or hours is not None):
+        fail("--any-day and --hours shape a spread: add --spread-days")
+    if cron is not None and at is not None:
+        fail("--at goes with --every-months (a cron line carries its own time of day)")
+    data: dict[str, Any] = {"name": name, "survey": survey, "audience": audience}
+    optional = {"cron": cron, "every_months": every_months, "at": at, "timezone": timezone}
+    data.update({key: value for key, value in optional.items() if value is not None})
+    if channel is not None:
+        data["channel"] = channel
+    if spread_days is not None:
+        data["spread"] = {"days": spread_days, "weekdays_only": not any_day}
+        if hours is not None:
+            data["spread"]["hours"] = hours
+    try:
+        spec = CampaignSpec.model_validate(data)
+    except ValidationError as exc:
+        fail(_problems(exc))
+
+    async def save(campaigns: Campaigns) -> tuple[str, CampaignView]:
+        try:
+            await campaigns.create(spec)
+            verb = "added"
+        except Conflict:
+            if not update:
+                raise Conflict(
+                    f"campaign {name!r} already exists; add --update to replace its spec"
+                ) from None
+            await campaigns.update(name, spec)
+            verb = "updated"
+        return verb, await campaigns.get(name)
+
+    verb, view = _with_campaigns(save)
+    out.print(
+        f"{verb} campaign {name} ({spec.cadence_text()}); next run {_when(view.next_fire_at, spec.zone())}",
+        highlight=False,
+    )
+
+
+def _problems(exc: ValidationError) -> str:
+    sentences = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"])
+        option = OPTIONS.get(path, OPTIONS.get(path.split(".")[0], "campaign"))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        sentences.append(f"{option}: {message}")
+    return "; ".join(sentences)
+
+
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@campaigns_app.command("list")
+def list_campaigns(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+) -> None:
+    """List campaigns: audience, cadence, status, next run, and the last run's counts."""
+    from bot.campaign_schemas import campaign_out
+
+    views = _with_campaigns(lambda campaigns: campaigns.list_campaigns())
+    if as_json:
+        print(json.dumps([campaign_out(v).model_dump(mode="json") for v in views], indent=2))
+        return
+    table = Table("name", "survey", "audience", "cadence", "status", "next run", "last run")
+    for view in views:
+        zone = view.spec.zone()
+        table.add_row(
+            view.campaign.name,
+            view.survey,
+            view.spec.audience or "everyone",
+            view.spec.cadence_text(),
+            view.campaign.status,
+            _when(view.next_fire_at, zone),
+            _last_run(view, zone),
+        )
+    out.print(table)
+
+
+def _last_run(view: CampaignView, zone: ZoneInfo) -> str:
+    run = view.last_run
+    if run is None:
+        return "-"
+    return (
+        f"{_when(run.scheduled_for, zone)} {run.kind} {run.status}\n"
+        f"audience {run.audience}: {run.invited} invited, {run.skipped} skipped"
+    )
+
+
+@campaigns_app.command("pause")
+def pause(name: Annotated[str, typer.Argument(help="The campaign to pause")]) -> None:
+    """Pause a campaign: no runs until it is resumed."""
+    _with_campaigns(lambda campaigns: campaigns.pause(name))
+    out.print(f"campaign {name} paused", highlight=False)
+
+
+@campaigns_app.command("resume")
+def resume(name: Annotated[str, typer.Argument(help="The campaign to resume")]) -> None:
+    """Resume a paused campaign at its next fire time (runs missed meanwhile are not made up)."""
+
+    async def work(campaigns: Campaigns) -> CampaignView:
+        await campaigns.resume(name)
+        return await campaigns.get(name)
+
+    view = _with_campaigns(work)
+    out.print(
+        f"campaign {name} resumed; next run {_when(view.next_fire_at, view.spec.zone())}",
+        highlight=False,
+    )
+
+
+@campaigns_app.command("run-now")
+def run_now(name: Annotated[str, typer.Argument(help="The campaign to run")]) -> None:
+    """Run a campaign now, in this process, with a progress bar."""
+
+    async def work(campaigns: Campaigns) -> tuple[CampaignRun, CampaignRun | None]:
+        started = await campaigns.run_now(name)
+        with progress_bar() as bar:
+            task = bar.add_task(f"campaign {name}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return started, await campaigns.execute_run(started.id or 0, progress)
+
+    started, finished = _with_campaigns(work)
+    if finished is None:
+        fail(
+            f"run {started.id} of campaign {name} is held by another process; "
+            "the scheduler executes it"
+        )
+    out.print(
+        f"campaign {name}: audience {finished.audience}, invited {finished.invited}, "
+        f"skipped {finished.skipped}",
+        highlight=False,
+    )

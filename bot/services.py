@@ -66,8 +66,20 @@ class Services:
             await channel.start()
 
     async def start_background(self, *, channel_tasks: bool = True) -> None:
-        """Start the dispatcher (and the channels' own loops, e.g. Telegram polling)."""
+        """Start the dispatcher, the campaign scheduler and the channels' own loops."""
+        # Imported here: campaign runs use the trigger rules, which need Services.
+        from bot.scheduler import CampaignScheduler, default_holder
+
         self.dispatching = self._spawn(self.dispatcher.run(), "dispatcher")
+        if self.settings.scheduler:
+            # Every process competes for the database lease; one at a time schedules.
+            scheduler = CampaignScheduler(
+                sessions=self.sessions,
+                clock=self.clock,
+                channels_on=self.channels_on,
+                holder=default_holder(),
+            )
+            self._spawn(scheduler.run(), "scheduler")
         if channel_tasks:
             for name, wiring in self.wirings.items():
                 self._spawn(wiring.run(self, self.channels[name]), f"channel-{name}")

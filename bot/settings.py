@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     surveys_file: Path | None = None
+    # Whether this process competes to run the campaign scheduler (one per database runs it).
+    scheduler: bool = True
     # Sends per second per channel, shared by every worker on the database (0: no limit).
     # Telegram allows about 30/s per bot; a US long code about 1 SMS segment/s.
     telegram_rate_per_second: float = Field(default=30, ge=0)

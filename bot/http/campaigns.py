@@ -1,12 +1,131 @@
-"""The campaigns API under /api/v1/campaigns: add, list, pause, resume, run now."""
+"""The campaigns API under /api/v1/campaigns: add, replace, list, pause, resume, run now."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import asyncio
+import logging
+from typing import Annotated, Any
 
-from bot.http.deps import require_api_key
+from fastapi import APIRouter, Depends, Query, status
+
+from bot.campaign_schemas import (
+    CampaignDetailOut,
+    CampaignOut,
+    CampaignsOut,
+    RunOut,
+    RunsOut,
+    campaign_detail_out,
+    campaign_out,
+    run_out,
+)
+from bot.campaigns import Campaigns
+from bot.http.deps import ServicesDep, require_api_key
+from bot.schemas import ApiError
+from bot.services import Services
+from surveys.campaigns import CampaignSpec
+
+log = logging.getLogger("bot.campaigns")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ApiError, "description": "Missing or invalid API key"},
+    404: {"model": ApiError, "description": "Unknown campaign or survey"},
+}
+
+
+def get_campaigns(services: ServicesDep) -> Campaigns:
+    return Campaigns(
+        sessions=services.sessions, clock=services.clock, channels_on=services.channels_on
+    )
+
+
+CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]
 
 
 def build_campaigns_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)])
+    router = APIRouter(
+        prefix="/api/v1",
+        dependencies=[Depends(require_api_key)],
+        responses=ERRORS,
+        tags=["campaigns"],
+    )
+
+    @router.post(
+        "/campaigns",
+        response_model=CampaignOut,
+        status_code=status.HTTP_201_CREATED,
+        responses={409: {"model": ApiError, "description": "The name is taken"}},
+    )
+    async def add_campaign(spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
+        """Add a campaign: a survey, an audience filter, a cadence and an optional spread."""
+        created = await campaigns.create(spec)
+        return campaign_out(await campaigns.get(created.name))
+
+    @router.put("/campaigns/{name}", response_model=CampaignOut)
+    async def replace_campaign(
+        name: str, spec: CampaignSpec, campaigns: CampaignsDep
+    ) -> CampaignOut:
+        """Replace a campaign's spec (its name stays; fire times already past are not made up)."""
+        await campaigns.update(name, spec)
+        return campaign_out(await campaigns.get(name))
+
+    @router.get("/campaigns", response_model=CampaignsOut)
+    async def list_campaigns(campaigns: CampaignsDep) -> CampaignsOut:
+        views = await campaigns.list_campaigns()
+        return CampaignsOut(data=[campaign_out(v) for v in views], count=len(views))
+
+    @router.get("/campaigns/{name}", response_model=CampaignDetailOut)
+    async def get_campaign(name: str, campaigns: CampaignsDep) -> CampaignDetailOut:
+        """One campaign with its next fire time and its recent runs."""
+        view = await campaigns.get(name)
+        return campaign_detail_out(view, await campaigns.runs(name, limit=10))
+
+    @router.post("/campaigns/{name}/pause", response_model=CampaignOut)
+    async def pause_campaign(name: str, campaigns: CampaignsDep) -> CampaignOut:
+        await campaigns.pause(name)
+        return campaign_out(await campaigns.get(name))
+
+    @router.post("/campaigns/{name}/resume", response_model=CampaignOut)
+    async def resume_campaign(name: str, campaigns: CampaignsDep) -> CampaignOut:
+        """Resume: the campaign fires at its next fire time; ones missed while paused are not."""
+        await campaigns.resume(name)
+        return campaign_out(await campaigns.get(name))
+
+    @router.post(
+        "/campaigns/{name}/runs",
+        response_model=RunOut,
+        status_code=status.HTTP_202_ACCEPTED,
+        responses={409: {"model": ApiError, "description": "A run is in progress"}},
+    )
+    async def run_now(name: str, campaigns: CampaignsDep, services: ServicesDep) -> RunOut:
+        """Run the campaign now; the run executes in the background (poll GET …/runs)."""
+        run = await campaigns.run_now(name)
+        _spawn(services, _execute(campaigns, run.id or 0))
+        return run_out(run, name)
+
+    @router.get("/campaigns/{name}/runs", response_model=RunsOut)
+    async def list_runs(
+        name: str,
+        campaigns: CampaignsDep,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    ) -> RunsOut:
+        """The campaign's runs, newest first."""
+        runs = await campaigns.runs(name, limit=limit)
+        return RunsOut(data=[run_out(r, name) for r in runs], count=len(runs))
+
     return router
+
+
+async def _execute(campaigns: Campaigns, run_id: int) -> None:
+    """Execute a run-now run; if this process stops, the scheduler resumes it after its lease."""
+    try:
+        await campaigns.execute_run(run_id)
+    except Exception:
+        log.exception("campaign run %s failed; the scheduler resumes it", run_id)
+
+
+def _spawn(services: Services, work: Any) -> None:
+    # The services' task set keeps a reference (no garbage collection mid-run) and cancels
+    # it on shutdown.
+    task: asyncio.Task[None] = asyncio.create_task(work, name="campaign-run")
+    services.tasks.add(task)
+    task.add_done_callback(services.tasks.discard)

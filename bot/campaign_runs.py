@@ -1,0 +1,309 @@
+"""Executing a campaign run: stream the contacts in pages, decide each, insert invitations in bulk."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.triggers import CHANNEL_PREFERENCE
+from storage.models import Campaign, CampaignRun, Contact, InvitationStatus, Step
+from storage.repositories.contacts import address_on
+from storage.repositories.surveys import to_domain
+from storage.uow import UnitOfWork
+from surveys.audience import Audience
+from surveys.campaigns import CampaignSpec, due_for_person
+from surveys.definitions import Survey
+from surveys.eligibility import decide, sampled_in, throttle_start
+from surveys.quiet_hours import next_allowed
+from surveys.spreading import Slots, plan
+
+log = logging.getLogger("bot.campaigns")
+
+# A campaign hands out no web links: only channels that reach the person by themselves.
+CAMPAIGN_CHANNELS = tuple(channel for channel in CHANNEL_PREFERENCE if channel != "web")
+PAGE_SIZE = 1000
+
+Progress = Callable[[int, int], None]  # (audience members done, audience size)
+
+
+def invitation_key(campaign_id: int, run_id: int, contact_id: int) -> str:
+    return f"campaign:{campaign_id}:{run_id}:{contact_id}"
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one execution of a run knows: the run, its campaign's spec and survey, its lease."""
+
+    run: CampaignRun
+    campaign: Campaign
+    spec: CampaignSpec
+    audience: Audience
+    survey: Survey
+    held_until: datetime
+
+    @property
+    def run_id(self) -> int:
+        return self.run.id or 0
+
+    @property
+    def campaign_id(self) -> int:
+        return self.campaign.id or 0
+
+
+class RunLost(Exception):
+    """Raised inside an execution when another executor took the run over (our lease ran out)."""
+
+
+class RunExecutor:
+    """Executes runs under a lease; a run resumed after a crash creates nothing twice."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        channels_on: set[str],
+        lease_seconds: float = 60,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.channels = [c for c in CAMPAIGN_CHANNELS if c in channels_on]
+        self.lease = timedelta(seconds=lease_seconds)
+        self.page_size = page_size
+
+    async def execute_pending(self, now: datetime) -> list[CampaignRun]:
+        """Execute every run waiting for an executor (new ones, and ones whose executor died)."""
+        async with UnitOfWork(self.sessions) as uow:
+            run_ids = await uow.campaign_runs.claimable(now)
+        done = []
+        for run_id in run_ids:
+            try:
+                finished = await self.execute(run_id)
+            except Exception:
+                log.exception(
+                    "campaign run %s failed; it is retried once its lease expires", run_id
+                )
+                continue
+            if finished is not None:
+                done.append(finished)
+        return done
+
+    async def execute(self, run_id: int, progress: Progress | None = None) -> CampaignRun | None:
+        """Claim and execute one run; None if it is not claimable (done, or held elsewhere)."""
+        state = await self._claim(run_id)
+        if state is None:
+            return None
+        log.info("campaign %s: run %s started", state.campaign.name, run_id)
+        try:
+            total = await self._count(state)
+            done = await self._invite(state, total, progress)
+            return await self._finish(state, done)
+        except RunLost:
+            log.warning("campaign run %s was taken over by another executor", run_id)
+            return None
+
+    async def _claim(self, run_id: int) -> _Run | None:
+        now = self.clock()
+        async with UnitOfWork(self.sessions) as uow:
+            run = await uow.campaign_runs.claim(run_id, now, now + self.lease)
+            if run is None:
+                return None
+            campaign = await uow.campaigns.get(run.campaign_id)
+            assert campaign is not None
+            survey_row = await uow.surveys.get(campaign.survey_id)
+            assert survey_row is not None
+            await uow.commit()
+        spec = CampaignSpec.model_validate(campaign.definition)
+        assert run.lease_until is not None
+        return _Run(
+            run=run,
+            campaign=campaign,
+            spec=spec,
+            audience=spec.audience_filter(),
+            survey=to_domain(survey_row),
+            held_until=run.lease_until,
+        )
+
+    async def _renew(self, uow: UnitOfWork, state: _Run, **values: Any) -> None:
+        """Extend the run's lease inside the page's transaction, or stop if it is not ours."""
+        until = self.clock() + self.lease
+        if not await uow.campaign_runs.renew(state.run_id, state.held_until, until, **values):
+            raise RunLost
+        state.held_until = until
+
+    async def _due(self, uow: UnitOfWork, state: _Run, ids: list[int]) -> list[int]:
+        """For "every N months per person": the contacts whose last survey is N months old."""
+        every = state.spec.every_months
+        if every is None or not ids:
+            return ids
+        last = await uow.campaign_runs.last_invited(state.campaign_id, ids, not_run=state.run_id)
+        moment = state.run.scheduled_for
+        return [cid for cid in ids if due_for_person(last.get(cid), moment, every)]
+
+    async def _count(self, state: _Run) -> int:
+        """First pass: the audience size (spreading needs it), stored on the run."""
+        total = after = 0
+        while True:
+            async with UnitOfWork(self.sessions) as uow:
+                page = await uow.campaign_runs.audience_page(after, self.page_size)
+                if not page:
+                    await self._renew(uow, state, audience=total)
+                    await uow.commit()
+                    return total
+                after = page[-1][0]
+                matched = [cid for cid, props in page if state.audience.matches(props)]
+                total += len(await self._due(uow, state, matched))
+                await self._renew(uow, state)
+                await uow.commit()
+
+    async def _invite(self, state: _Run, total: int, progress: Progress | None) -> _Counts:
+        """Second pass: one transaction per page of contacts, invitations inserted in bulk."""
+        start = state.run.started_at or state.run.scheduled_for
+        # At least one slot: contacts added between the passes take the last one.
+        slots = plan(start, max(total, 1), state.spec.spread, state.spec.zone())
+        counts = _Counts()
+        after = 0
+        while True:
+            async with UnitOfWork(self.sessions) as uow:
+                await self._renew(uow, state)
+                contacts = await uow.campaign_runs.contacts_page(after, self.page_size)
+                if not contacts:
+                    await uow.commit()
+                    return counts
+                after = contacts[-1].id or 0
+                matched = [c for c in contacts if state.audience.matches(c.properties)]
+                due = set(await self._due(uow, state, [c.id or 0 for c in matched]))
+                members = [c for c in matched if c.id in due]
+                rows = await self._rows(uow, state, members, slots, counts)
+                await uow.campaign_runs.insert_invitations(rows)
+                await uow.commit()
+            if progress is not None:
+                progress(min(counts.audience, total), total)
+
+    async def _rows(
+        self,
+        uow: UnitOfWork,
+        state: _Run,
+        members: Sequence[Contact],
+        slots: Slots,
+        counts: _Counts,
+    ) -> list[dict[str, Any]]:
+        ids = [c.id or 0 for c in members]
+        channels = [state.spec.channel] if state.spec.channel else self.channels
+        now = self.clock()
+        opted = await uow.campaign_runs.opted_out(ids, channels)
+        since = throttle_start(now, state.survey.throttle_days)
+        surveyed = await uow.campaign_runs.surveyed_since(ids, since) if since else set()
+        rows = []
+        for contact in members:
+            index = counts.audience
+            counts.audience += 1
+            contact_id = contact.id or 0
+            channel = self._channel(state.spec, contact, opted)
+            if channel is None:
+                counts.unreachable += 1
+                continue
+            key = invitation_key(state.campaign_id, state.run_id, contact_id)
+            decision = decide(
+                opted_out=(contact_id, channel) in opted,
+                surveyed_in_window=contact_id in surveyed,
+                sampled=sampled_in(state.survey.sample_rate, key),
+            )
+            planned = slots.at(min(index, slots.count - 1))
+            send_at = next_allowed(
+                planned, state.survey.send_window(channel), self._zone(contact, state.survey)
+            )
+            rows.append(
+                {
+                    "id": uuid.uuid4().hex,
+                    "survey_id": state.campaign.survey_id,
+                    "contact_id": contact_id,
+                    "channel": channel,
+                    "status": InvitationStatus.SCHEDULED
+                    if decision.eligible
+                    else InvitationStatus.SKIPPED,
+                    "skip_reason": decision.reason,
+                    "step": Step.AWAITING_SCORE,
+                    "reprompts": 0,
+                    "attempts": 0,
+                    "reminders_sent": 0,
+                    "locale": contact.locale,
+                    "send_at": send_at,
+                    "properties": {"campaign": state.campaign.name},
+                    "idempotency_key": key,
+                    "campaign_id": state.campaign_id,
+                    "campaign_run_id": state.run_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        return rows
+
+    def _channel(
+        self, spec: CampaignSpec, contact: Contact, opted: set[tuple[int, str]]
+    ) -> str | None:
+        """The campaign's channel, else the best one that reaches the contact and is not opted
+        out (an opted-out one if every reachable channel is: its row records the opt-out)."""
+        if spec.channel is not None:
+            if spec.channel in self.channels and address_on(contact, spec.channel):
+                return spec.channel
+            return None
+        fallback = None
+        for channel in self.channels:
+            if not address_on(contact, channel):
+                continue
+            if (contact.id or 0, channel) not in opted:
+                return channel
+            fallback = fallback or channel
+        return fallback
+
+    def _zone(self, contact: Contact, survey: Survey) -> ZoneInfo:
+        if contact.timezone:
+            try:
+                return ZoneInfo(contact.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return ZoneInfo(survey.timezone)
+
+    async def _finish(self, state: _Run, counts: _Counts) -> CampaignRun | None:
+        """Mark the run done; the counts come from the rows, so a resumed run counts right."""
+        async with UnitOfWork(self.sessions) as uow:
+            by_status = await uow.campaign_runs.invitation_counts(state.run_id)
+            skipped_rows = by_status.get(InvitationStatus.SKIPPED, 0)
+            invited = sum(by_status.values()) - skipped_rows
+            finished = await uow.campaign_runs.finish(
+                state.run_id,
+                state.held_until,
+                self.clock(),
+                audience=counts.audience,
+                invited=invited,
+                skipped=skipped_rows + counts.unreachable,
+            )
+            if not finished:
+                raise RunLost
+            await uow.commit()
+            run = await uow.campaign_runs.get(state.run_id)
+        assert run is not None
+        log.info(
+            "campaign %s: run %s done: audience %s, invited %s, skipped %s",
+            state.campaign.name,
+            run.id,
+            run.audience,
+            run.invited,
+            run.skipped,
+        )
+        return run
+
+
+@dataclass(slots=True)
+class _Counts:
+    audience: int = 0  # members met so far in the second pass (also each one's slot index)
+    unreachable: int = 0  # members with no address on any allowed channel: no row

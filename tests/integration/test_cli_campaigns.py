@@ -1,0 +1,167 @@
+"""`surveybot campaigns` as a user runs it: add, list, pause, resume, run-now, and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from storage.database import create_engine, session_factory
+from storage.uow import UnitOfWork
+
+runner = CliRunner()
+
+SURVEYS = """\
+surveys:
+  - key: relationship-nps
+    metric: nps
+    question: "How likely are you to recommend us to a friend?"
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """An SQLite database with one survey, three contacts, and email switched on."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    values = {
+        "SURVEYBOT_DATABASE_URL": url,
+        "SURVEYBOT_SMTP_HOST": "127.0.0.1",
+        "SURVEYBOT_SMTP_FROM": "surveys@example.test",
+    }
+    path = tmp_path / "surveys.yaml"
+    path.write_text(SURVEYS, encoding="utf-8")
+    code, _, err = invoke(values, "surveys", "load", str(path))
+    assert code == 0, err
+    asyncio.run(_add_contacts(url))
+    return values
+
+
+async def _add_contacts(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with UnitOfWork(session_factory(engine)) as uow:
+            for n, plan in enumerate(("pro", "pro", "free")):
+                await uow.contacts.upsert(f"c{n}", {"email": f"c{n}@example.test"}, {"plan": plan})
+            await uow.contacts.upsert("no-email", {}, {"plan": "pro"})
+            await uow.commit()
+    finally:
+        await engine.dispose()
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def listed(env: dict[str, str]) -> list[dict[str, Any]]:
+    code, out, err = invoke(env, "campaigns", "list", "--json")
+    assert code == 0, err
+    parsed: list[dict[str, Any]] = json.loads(out)
+    return parsed
+
+
+ADD = ("campaigns", "add", "quarterly", "--survey", "relationship-nps")
+
+
+def test_every_command_has_help(env: dict[str, str]) -> None:
+    for command in ("add", "list", "pause", "resume", "run-now"):
+        code, out, _ = invoke(env, "campaigns", command, "--help")
+        assert code == 0 and "Usage" in out
+
+
+def test_add_list_and_update(env: dict[str, str]) -> None:
+    code, out, err = invoke(
+        env, *ADD, "--audience", "plan = pro", "--cron", "0 9 1 */3 *",
+        "--timezone", "Europe/Helsinki", "--spread-days", "5", "--hours", "10:00-16:00",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "added campaign quarterly (cron 0 9 1 */3 *); next run 20" in out
+    code, out, err = invoke({**env, "COLUMNS": "200"}, "campaigns", "list")
+    assert code == 0 and "quarterly" in out and "plan = pro" in out and "active" in out
+    (campaign,) = listed(env)
+    assert campaign["survey"] == "relationship-nps" and campaign["cadence"] == "cron 0 9 1 */3 *"
+    assert campaign["spec"]["spread"] == {"days": 5, "weekdays_only": True, "hours": "10:00-16:00"}
+    assert campaign["next_fire_at"].endswith("07:00:00Z")  # 09:00 in Helsinki (winter)
+
+    code, _, err = invoke(env, *ADD, "--every-months", "3")
+    assert code == 1 and "already exists; add --update" in err
+    code, out, err = invoke(env, *ADD, "--every-months", "3", "--at", "10:00", "--update")
+    assert code == 0 and "updated campaign quarterly (every 3 months per person)" in out
+    (campaign,) = listed(env)
+    assert campaign["spec"]["every_months"] == 3 and campaign["spec"]["cron"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--cron", "0 9 * * *", "--every-months", "3"),
+            "exactly one of --cron and --every-months",
+        ),
+        ((), "exactly one of --cron and --every-months"),
+        (("--cron", "0 25 * * *"), "--cron: invalid cron line"),
+        (("--cron", "0 9 * *"), "--cron: "),
+        (("--every-months", "0"), "--every-months: "),
+        (("--every-months", "3", "--at", "9am"), "--at: "),
+        (("--cron", "0 9 * * *", "--audience", "plan = "), "--audience: "),
+        (("--cron", "0 9 * * *", "--timezone", "Mars/Base"), "--timezone: "),
+        (("--cron", "0 9 * * *", "--channel", "fax"), "--channel: "),
+        (
+            ("--cron", "0 9 * * *", "--channel", "sms"),
+            "--channel: the sms channel is not configured",
+        ),
+        (("--cron", "0 9 * * *", "--hours", "09:00-17:00"), "add --spread-days"),
+        (("--cron", "0 9 * * *", "--spread-days", "3", "--hours", "17-9"), "--hours: "),
+        (("--cron", "0 9 * * *", "--spread-days", "0"), "--spread-days: "),
+        (("--cron", "0 9 * * *", "--spread-days", "a week"), "--spread-days: "),
+        (("--every-months", "three"), "--every-months: "),
+        (("--cron", "0 9 * * *", "--at", "10:00"), "--at goes with --every-months"),
+    ],
+)
+def test_bad_input_names_the_option_and_changes_nothing(
+    env: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = invoke(env, *ADD, *args)
+    assert code == 1 and message in err, err
+    assert listed(env) == []
+
+
+def test_unknown_survey_and_bad_name(env: dict[str, str]) -> None:
+    code, _, err = invoke(env, "campaigns", "add", "x", "--survey", "nope", "--cron", "0 9 * * *")
+    assert code == 1 and "--survey: survey 'nope' does not exist" in err
+    code, _, err = invoke(
+        env, "campaigns", "add", "Bad Name", "--survey", "relationship-nps", "--every-months", "1"
+    )
+    assert code == 1 and "NAME: " in err
+    assert listed(env) == []
+
+
+def test_pause_resume_and_unknown_names(env: dict[str, str]) -> None:
+    assert invoke(env, *ADD, "--cron", "0 9 * * *")[0] == 0
+    code, out, _ = invoke(env, "campaigns", "pause", "quarterly")
+    assert code == 0 and "campaign quarterly paused" in out
+    (campaign,) = listed(env)
+    assert campaign["status"] == "paused" and campaign["next_fire_at"] is None
+    code, out, _ = invoke(env, "campaigns", "resume", "quarterly")
+    assert code == 0 and "campaign quarterly resumed; next run 20" in out
+    assert listed(env)[0]["status"] == "active"
+    for command in ("pause", "resume", "run-now"):
+        code, _, err = invoke(env, "campaigns", command, "nope")
+        assert code == 1 and "campaign 'nope' does not exist" in err
+
+
+def test_run_now_executes_and_reports(env: dict[str, str]) -> None:
+    assert invoke(env, *ADD, "--audience", "plan = pro", "--cron", "0 9 1 */3 *")[0] == 0
+    code, out, err = invoke(env, "campaigns", "run-now", "quarterly")
+    assert code == 0, err
+    assert "campaign quarterly: audience 3, invited 2, skipped 1" in out
+    (campaign,) = listed(env)
+    last = campaign["last_run"]
+    assert (last["kind"], last["status"], last["invited"]) == ("manual", "done", 2)
+    code, out, _ = invoke({**env, "COLUMNS": "200"}, "campaigns", "list")
+    assert "audience 3: 2 invited, 1 skipped" in out
