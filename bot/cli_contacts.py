@@ -2,6 +2,136 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from bot.cli_common import fail, load_settings, out, progress_bar, run
+
 contacts_app = typer.Typer(help="Manage contacts (the people surveys go to).", no_args_is_help=True)
+
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
+
+
+def _delimiter(value: str | None) -> str | None:
+    if value is None:
+        return None
+    delimiter = DELIMITER_NAMES.get(value.lower(), value)
+    if len(delimiter) != 1 or delimiter in '"\r\n' or delimiter.isalnum():
+        fail(f"--delimiter must be one character such as ',' or ';', or 'tab'; got {value!r}")
+    return delimiter
+
+
+@contacts_app.command("import")
+def import_contacts(
+    file: Annotated[
+        Path, typer.Argument(help="CSV with a header row: external_id[, name, email, phone, …]")
+    ],
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="',', ';' or 'tab' (default: guessed from the header row)"),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check the file and count new and known contacts; write nothing"
+        ),
+    ] = False,
+) -> None:
+    """Create or update contacts from CSV: every row valid, or nothing imported.
+
+    The file is UTF-8 (a BOM is fine) with a header row naming the columns.
+    Cells are separated by , or ; or tabs (guessed from the header row).
+
+    Columns (these names are matched in any case):
+      external_id        required: your own id; a known id updates the contact
+      name               the contact's name
+      email              an email address
+      phone              international format, e.g. +14155550123 (stored as E.164)
+      telegram_chat_id   the numeric Telegram chat id
+      locale             a language tag, e.g. en, fi, pt-BR
+      timezone           an IANA time zone, e.g. Europe/Helsinki
+      any other column   a property, stored as text (e.g. plan, region, seats)
+
+    An empty cell keeps the stored value; properties merge with the stored ones.
+    Values are checked exactly as POST /api/v1/contacts checks them.
+    """
+    from bot.contacts_import import (
+        MAX_PROBLEMS_SHOWN,
+        ContactFileError,
+        ImportResult,
+        check_file,
+        count_existing,
+        estimate_rows,
+        read_layout,
+        write_contacts,
+    )
+    from bot.services import open_database
+    from storage.uow import UnitOfWork
+
+    if not file.is_file():
+        fail(f"{file} does not exist or is not a file")
+    separator = _delimiter(delimiter)
+    settings = load_settings()
+    try:
+        before = file.stat()
+        stamp = (before.st_size, before.st_mtime_ns)
+        layout = read_layout(file, separator)
+        with progress_bar() as progress:
+            task = progress.add_task("checking rows", total=estimate_rows(file))
+            checked = check_file(file, layout, progress=lambda n: progress.advance(task, n))
+    except ContactFileError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    if checked.bad_rows:
+        hidden = checked.bad_rows - len(checked.problems)
+        fail(
+            f"nothing imported: {checked.bad_rows} bad row(s)"
+            + (f" (the first {MAX_PROBLEMS_SHOWN} shown)" if hidden else "")
+            + ":\n  "
+            + "\n  ".join(checked.problems)
+        )
+    if not checked.rows:
+        fail(f"nothing imported: {file} has a header row but no contacts")
+
+    async def main() -> ImportResult:
+        engine, sessions = await open_database(settings)
+        try:
+            async with UnitOfWork(sessions) as uow:
+                if dry_run:
+                    known = await count_existing(uow, checked.ids)
+                    return ImportResult(created=checked.rows - known, updated=known)
+                with progress_bar() as progress:
+                    task = progress.add_task("importing", total=checked.rows)
+                    result = await write_contacts(
+                        uow,
+                        file,
+                        layout,
+                        expected_rows=checked.rows,
+                        now=datetime.now(UTC),
+                        progress=lambda n: progress.advance(task, n),
+                    )
+                after = file.stat()
+                if (after.st_size, after.st_mtime_ns) != stamp:
+                    raise ContactFileError(
+                        f"{file} changed while it was being imported; nothing imported"
+                    )
+                await uow.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        result = run(main())
+    except ContactFileError as exc:
+        fail(str(exc))
+    summary = f"{result.total} contact(s): {result.created} created, {result.updated} updated"
+    if dry_run:
+        out.print(
+            f"would import {summary} (dry run: nothing written)", highlight=False, soft_wrap=True
+        )
+    else:
+        out.print(f"imported {summary}", highlight=False, soft_wrap=True)
