@@ -119,7 +119,7 @@ class Dispatcher:
         self._ttl = invitation_ttl
         self._interval = interval_seconds
         self._batch_size = batch_size
-        self._chunk = max(1, min(concurrency, 25))
+        self._chunk = max(1, min(concurrency, 50))
         self._pipelines = asyncio.Semaphore(max(1, concurrency // self._chunk))
         self._lease = timedelta(seconds=lease_seconds)
         self._send_timeout = lease_seconds / 2
@@ -324,7 +324,8 @@ class Dispatcher:
         )
         message = self._prepare(talk.reminder() if job.reminder else talk.question(), invitation)
         try:
-            result = await asyncio.wait_for(channel.send(message), timeout=self._send_timeout)
+            async with asyncio.timeout(self._send_timeout):
+                result = await channel.send(message)
         except PermanentSendError as exc:
             return Outcome(job, error=str(exc), permanent=True, suppress=exc.suppress)
         except (TransientSendError, TimeoutError, ChannelError) as exc:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from channels.base import Choice, OutboundMessage
 from storage.models import Contact, Invitation
 from surveys.definitions import Band, LocalizedText, Survey
 from surveys.texts import builtin, pick, render
+
+
+@lru_cache(maxsize=16)
+def _scale(low: int, high: int) -> tuple[Choice, ...]:
+    return tuple(Choice(str(n), str(n)) for n in range(low, high + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,7 @@ class Talk:
         return self.builtin("hint.scale_labels", low_label=labels[0], high_label=labels[1])
 
     def scale_choices(self) -> tuple[Choice, ...]:
-        return tuple(Choice(str(n), str(n)) for n in range(self.survey.low, self.survey.high + 1))
+        return _scale(self.survey.low, self.survey.high)
 
     def question(self, *, link: str | None = None) -> OutboundMessage:
         text = self.authored(self.survey.question, f"question.{self.survey.metric.value}")

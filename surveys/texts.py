@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from surveys.texts_catalog import CATALOG
 
@@ -29,6 +30,11 @@ def normalize_locale(tag: str | None) -> str | None:
     """
     if not isinstance(tag, str):
         return None
+    return _normalize(tag)
+
+
+@lru_cache(maxsize=512)
+def _normalize(tag: str) -> str | None:
     # POSIX locale names carry an encoding and a modifier: "pt_BR.UTF-8@euro".
     text = tag.strip().split(".", 1)[0].split("@", 1)[0]
     parts = text.replace("_", "-").lower().split("-")

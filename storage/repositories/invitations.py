@@ -282,14 +282,21 @@ class InvitationRepository:
             .label("opted_out")
         )
         stmt = (
-            select(Invitation, SurveyRow, Contact, opted_out)
-            .join(SurveyRow, SurveyRow.id == Invitation.survey_id)
+            select(Invitation, Contact, opted_out)
             .join(Contact, Contact.id == Invitation.contact_id)
             .where(Invitation.id.in_(list(ids)))
             .execution_options(populate_existing=True)
         )
         rows = (await self.session.execute(stmt)).all()
-        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+        # A batch nearly always asks one survey: load each survey once, not once per row.
+        survey_ids = {row[0].survey_id for row in rows}
+        surveys = {
+            survey.id: survey
+            for survey in (
+                await self.session.execute(select(SurveyRow).where(SurveyRow.id.in_(survey_ids)))
+            ).scalars()
+        }
+        return [(r[0], surveys[r[0].survey_id], r[1], bool(r[2])) for r in rows]
 
     async def transition(
         self, invitation_id: str, from_statuses: Sequence[str], **values: Any
