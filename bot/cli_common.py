@@ -48,4 +48,5 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # a log file gets no bar, and no blank line in its place
     )
