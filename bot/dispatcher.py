@@ -32,7 +32,8 @@ from channels.base import (
     TransientSendError,
     degrade_to_text,
 )
-from storage.models import Contact, Invitation, InvitationStatus, Step
+from storage.models import InvitationStatus, Step
+from storage.records import ContactRecord, InvitationRecord, InvitationView
 from storage.repositories.contacts import address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
@@ -47,9 +48,9 @@ Status = InvitationStatus
 class Job:
     """One claimed send: a question, or a reminder of one."""
 
-    invitation: Invitation
+    invitation: InvitationRecord
     survey: Survey
-    contact: Contact
+    contact: ContactRecord
     opted_out: bool
     reminder: bool
 
@@ -102,7 +103,7 @@ class Dispatcher:
         sessions: async_sessionmaker[AsyncSession],
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime],
-        prepare: Callable[[OutboundMessage, Invitation], OutboundMessage],
+        prepare: Callable[[OutboundMessage, InvitationView], OutboundMessage],
         invitation_ttl: timedelta,
         interval_seconds: float = 0.5,
         batch_size: int = 100,
@@ -481,7 +482,7 @@ class Dispatcher:
         return self._retry_base * 2 ** max(0, attempts - 1)
 
     @staticmethod
-    def _address(invitation: Invitation, contact: Contact) -> str | None:
+    def _address(invitation: InvitationRecord, contact: ContactRecord) -> str | None:
         # On the web the conversation itself is the address (its link carries the id).
         if invitation.channel == "web":
             return invitation.id

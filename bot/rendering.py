@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from channels.base import Choice, OutboundMessage
-from storage.models import Contact, Invitation
+from storage.records import ContactView, InvitationView
 from surveys.definitions import Band, LocalizedText, Survey
 from surveys.texts import builtin, pick, render
 
@@ -28,7 +28,9 @@ class Talk:
     address: str
 
     @classmethod
-    def of(cls, survey: Survey, contact: Contact, invitation: Invitation, address: str) -> Talk:
+    def of(
+        cls, survey: Survey, contact: ContactView, invitation: InvitationView, address: str
+    ) -> Talk:
         values: dict[str, Any] = {**contact.properties, **invitation.properties}
         if contact.name:
             values.setdefault("name", contact.name)

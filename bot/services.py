@@ -23,7 +23,7 @@ from channels.base import Channel, OutboundMessage
 from channels.web import ChatLinks, WebChannel
 from storage.database import create_engine, read_session_factory, session_factory
 from storage.migrate import upgrade
-from storage.models import Invitation
+from storage.records import InvitationView
 from storage.secrets import instance_secret
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey, SurveyFile
@@ -132,7 +132,7 @@ async def build_services(
             wirings[wiring.name] = wiring
     all_channels.update(channels or {})
 
-    def prepare(message: OutboundMessage, invitation: Invitation) -> OutboundMessage:
+    def prepare(message: OutboundMessage, invitation: InvitationView) -> OutboundMessage:
         """Finish a rendered question for its channel: the chat link, or the wiring's additions."""
         if invitation.channel == "web":
             return replace(message, link=links.url(invitation.id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from bot.settings import Settings
 from channels.base import Channel, OutboundMessage
-from storage.models import Invitation
+from storage.records import InvitationView
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -32,7 +32,12 @@ class ChannelWiring(Protocol):
         ...
 
     def prepare(
-        self, message: OutboundMessage, invitation: Invitation, *, settings: Settings, secret: str
+        self,
+        message: OutboundMessage,
+        invitation: InvitationView,
+        *,
+        settings: Settings,
+        secret: str,
     ) -> OutboundMessage:
         """Add what the channel needs to a rendered question (links, headers) before sending."""
         ...

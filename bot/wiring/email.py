@@ -16,7 +16,7 @@ from bot.wiring.email_pages import page_locale, text
 from bot.wiring.email_web import EmailLinks, build_email_router
 from channels.base import Channel, OutboundMessage
 from channels.email import EmailChannel
-from storage.models import Invitation
+from storage.records import InvitationView
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -46,7 +46,12 @@ class EmailWiring:
         return build_email_router()
 
     def prepare(
-        self, message: OutboundMessage, invitation: Invitation, *, settings: Settings, secret: str
+        self,
+        message: OutboundMessage,
+        invitation: InvitationView,
+        *,
+        settings: Settings,
+        secret: str,
     ) -> OutboundMessage:
         """Add one signed rating link per scale point and the signed unsubscribe URL."""
         links = EmailLinks(secret=secret, base_url=settings.base_url())

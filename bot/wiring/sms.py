@@ -24,7 +24,8 @@ from bot.services import Services
 from bot.settings import Settings
 from channels.base import Channel, InboundMessage, OutboundMessage, degrade_to_text
 from channels.sms import SmsChannel, mask_phone, suppresses
-from storage.models import Invitation, InvitationStatus, Message
+from storage.models import InvitationStatus, Message
+from storage.records import InvitationView
 from storage.uow import UnitOfWork
 from surveys.keywords import Intent, detect_intent
 from surveys.texts import builtin
@@ -91,7 +92,12 @@ class SmsWiring:
         return build_router(self)
 
     def prepare(
-        self, message: OutboundMessage, invitation: Invitation, *, settings: Settings, secret: str
+        self,
+        message: OutboundMessage,
+        invitation: InvitationView,
+        *,
+        settings: Settings,
+        secret: str,
     ) -> OutboundMessage:
         return message
 

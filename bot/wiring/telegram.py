@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.wiring.telegram_updates import handle_update
 from channels.base import Channel, ChannelError, OutboundMessage
 from channels.telegram import LinkPayloads, TelegramChannel
-from storage.models import Invitation
+from storage.records import InvitationView
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -177,7 +177,12 @@ class TelegramWiring:
         return build_router()
 
     def prepare(
-        self, message: OutboundMessage, invitation: Invitation, *, settings: Settings, secret: str
+        self,
+        message: OutboundMessage,
+        invitation: InvitationView,
+        *,
+        settings: Settings,
+        secret: str,
     ) -> OutboundMessage:
         # The channel builds the keyboard; the reference ties its presses to this invitation.
         return replace(message, reference=invitation.id)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Contact, OptOut
+from storage.records import ContactView
 from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 
@@ -15,7 +16,7 @@ CONTACT_FIELDS = ("name", "email", "phone", "telegram_chat_id", "locale", "timez
 ADDRESS_COLUMNS = {"sms": "phone", "email": "email", "telegram": "telegram_chat_id"}
 
 
-def address_on(contact: Contact, channel: str) -> str | None:
+def address_on(contact: ContactView, channel: str) -> str | None:
     """The contact's address on a channel; the web chat needs none (the link is the address)."""
     column = ADDRESS_COLUMNS.get(channel)
     if column is None:

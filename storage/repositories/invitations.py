@@ -19,6 +19,12 @@ from storage.models import (
     Step,
     SurveyRow,
 )
+from storage.records import (
+    CONTACT_COLUMNS,
+    INVITATION_COLUMNS,
+    ContactRecord,
+    InvitationRecord,
+)
 
 Status = InvitationStatus
 INTERRUPTED = "interrupted"
@@ -271,32 +277,50 @@ class InvitationRepository:
 
     async def for_dispatch(
         self, ids: Sequence[str]
-    ) -> list[tuple[Invitation, SurveyRow, Contact, bool]]:
-        """The claimed invitations with survey, contact and whether the contact opted out."""
+    ) -> list[tuple[InvitationRecord, SurveyRow, ContactRecord, bool]]:
+        """The claimed invitations with survey, contact and whether the contact opted out.
+
+        Read as plain records, not ORM objects: a batch is hundreds of rows, and the dispatcher
+        only reads them.
+        """
         if not ids:
             return []
+        invitations, contacts = Invitation.__table__.c, Contact.__table__.c
         opted_out = (
             select(OptOut.id)
-            .where(OptOut.contact_id == Invitation.contact_id, OptOut.channel == Invitation.channel)
+            .where(
+                OptOut.contact_id == invitations.contact_id, OptOut.channel == invitations.channel
+            )
             .exists()
             .label("opted_out")
         )
         stmt = (
-            select(Invitation, Contact, opted_out)
-            .join(Contact, Contact.id == Invitation.contact_id)
-            .where(Invitation.id.in_(list(ids)))
-            .execution_options(populate_existing=True)
+            select(
+                *(invitations[name] for name in INVITATION_COLUMNS),
+                *(contacts[name].label(f"c_{name}") for name in CONTACT_COLUMNS),
+                opted_out,
+            )
+            .join_from(
+                Invitation.__table__, Contact.__table__, contacts.id == invitations.contact_id
+            )
+            .where(invitations.id.in_(list(ids)))
         )
         rows = (await self.session.execute(stmt)).all()
         # A batch nearly always asks one survey: load each survey once, not once per row.
-        survey_ids = {row[0].survey_id for row in rows}
+        survey_ids = {row.survey_id for row in rows}
         surveys = {
             survey.id: survey
             for survey in (
                 await self.session.execute(select(SurveyRow).where(SurveyRow.id.in_(survey_ids)))
             ).scalars()
         }
-        return [(r[0], surveys[r[0].survey_id], r[1], bool(r[2])) for r in rows]
+        width = len(INVITATION_COLUMNS)
+        result = []
+        for row in rows:
+            invitation = InvitationRecord(*row[:width])
+            contact = ContactRecord(*row[width : width + len(CONTACT_COLUMNS)])
+            result.append((invitation, surveys[invitation.survey_id], contact, bool(row[-1])))
+        return result
 
     async def transition(
         self, invitation_id: str, from_statuses: Sequence[str], **values: Any

@@ -50,7 +50,8 @@ class MessageRepository:
     async def add_outbound_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Store many outbound messages in one round trip (the dispatcher's chunks)."""
         if rows:
-            await self.session.execute(insert(Message), list(rows))
+            # Core, not the ORM's bulk insert: a plain executemany, no per-row rendering.
+            await self.session.execute(insert(Message.__table__), list(rows))
 
     async def add_outbound(
         self,
