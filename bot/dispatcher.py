@@ -120,6 +120,8 @@ class Dispatcher:
         self._ttl = invitation_ttl
         self._interval = interval_seconds
         self._batch_size = batch_size
+        # Chunks of up to 50 keep the writes few (two transactions per chunk) while bounding
+        # what a killed worker leaves `interrupted` to the sends it had in flight.
         self._chunk = max(1, min(concurrency, 50))
         self._pipelines = asyncio.Semaphore(max(1, concurrency // self._chunk))
         self._lease = timedelta(seconds=lease_seconds)

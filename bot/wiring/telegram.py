@@ -1,4 +1,8 @@
-"""The Telegram wiring: webhook and deep-link routes, and webhook registration or long polling."""
+"""The Telegram wiring: webhook and deep-link routes, and webhook registration or long polling.
+
+aiogram is imported only where Telegram is used: a server without Telegram never loads it
+(it is most of a process's memory otherwise).
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,19 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
-from aiogram.types import Update
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Request, status
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import NotFound
 from bot.http.deps import ServicesDep, require_api_key
 from bot.settings import Settings
-from bot.wiring.telegram_updates import handle_update
 from channels.base import Channel, ChannelError, OutboundMessage
-from channels.telegram import LinkPayloads, TelegramChannel
 from storage.records import InvitationView
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from channels.telegram import TelegramChannel
 
 log = logging.getLogger("bot.telegram")
 
@@ -44,6 +46,10 @@ class TelegramLinkOut(BaseModel):
 
 def telegram_channel(services: Services) -> TelegramChannel | None:
     channel = services.channels.get("telegram")
+    if channel is None:
+        return None
+    from channels.telegram import TelegramChannel
+
     return channel if isinstance(channel, TelegramChannel) else None
 
 
@@ -66,6 +72,10 @@ def build_router() -> APIRouter:
         expected = secret.get_secret_value().encode()
         if not hmac.compare_digest((secret_token or "").encode(), expected):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong X-Telegram-Bot-Api-Secret-Token")
+        from aiogram.types import Update
+
+        from bot.wiring.telegram_updates import handle_update
+
         try:
             update = Update.model_validate(await request.json())
         except (ValueError, ValidationError) as exc:
@@ -98,6 +108,8 @@ def build_router() -> APIRouter:
         except ChannelError as exc:
             raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"getMe failed: {exc}") from exc
         expires_at = (services.clock() + LINK_TTL).replace(microsecond=0)
+        from channels.telegram import LinkPayloads
+
         payload = LinkPayloads(services.secret).sign(contact.id, expires_at)
         return TelegramLinkOut(
             link=f"https://t.me/{username}?start={payload}", expires_at=expires_at
@@ -123,6 +135,8 @@ async def poll(
     services: Services, channel: TelegramChannel, *, poll_seconds: int = POLL_TIMEOUT
 ) -> None:
     """Long polling: getUpdates in a loop feeding the webhook's handler, until cancelled."""
+    from bot.wiring.telegram_updates import handle_update
+
     await _until_done(
         channel.delete_webhook, "deleteWebhook"
     )  # getUpdates refuses while one is set
@@ -167,6 +181,8 @@ class TelegramWiring:
         return token is not None and bool(token.get_secret_value().strip())
 
     def build(self, settings: Settings, *, secret: str) -> Channel:
+        from channels.telegram import TelegramChannel
+
         assert settings.telegram_bot_token is not None
         return TelegramChannel(
             token=settings.telegram_bot_token.get_secret_value().strip(),
@@ -188,6 +204,8 @@ class TelegramWiring:
         return replace(message, reference=invitation.id)
 
     async def run(self, services: Services, channel: Channel) -> None:
+        from channels.telegram import TelegramChannel
+
         if not isinstance(channel, TelegramChannel):
             return
         settings = services.settings
