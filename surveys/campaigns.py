@@ -7,12 +7,12 @@ import re
 from datetime import datetime, time
 from functools import cached_property
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from surveys.audience import Audience, parse_audience
-from surveys.definitions import Key
+from surveys.definitions import Key, iana_zone
 from surveys.spreading import Spread
 
 CampaignName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -72,11 +72,7 @@ class CampaignSpec(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("not an IANA time zone, e.g. Europe/Helsinki") from exc
-        return value
+        return iana_zone(value)
 
     @model_validator(mode="after")
     def _one_cadence(self) -> CampaignSpec:

@@ -18,6 +18,15 @@ Band = Literal["negative", "neutral", "positive", "detractor", "passive", "promo
 ALLOWED_SCALES: tuple[tuple[int, int], ...] = ((1, 3), (1, 5), (1, 7), (1, 10), (0, 10))
 
 
+def iana_zone(value: str) -> str:
+    """A validator's check that `value` names a time zone zoneinfo knows."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("not an IANA time zone, e.g. America/New_York") from exc
+    return value
+
+
 class Metric(StrEnum):
     """The three survey metrics surveybot scores."""
 
@@ -90,11 +99,7 @@ class Survey(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("not an IANA time zone, e.g. America/New_York") from exc
-        return value
+        return iana_zone(value)
 
     @field_validator("quiet_hours")
     @classmethod

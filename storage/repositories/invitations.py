@@ -168,6 +168,26 @@ class InvitationRepository:
             return stmt.with_for_update(skip_locked=True)
         return stmt
 
+    async def _lease(
+        self,
+        due: Any,
+        limit: int,
+        only: str | None,
+        exclude: Collection[str],
+        values: dict[str, Any],
+    ) -> list[str]:
+        """Update up to `limit` rows picked by `due` (skipping rows other workers hold)."""
+        if limit <= 0:
+            return []
+        picked = self._skip_locked(self._channel_filter(due.limit(limit), only, exclude))
+        stmt = (
+            update(Invitation)
+            .where(Invitation.id.in_(picked.scalar_subquery()))
+            .values(**values)
+            .returning(Invitation.id)
+        )
+        return list((await self.session.execute(stmt)).scalars().all())
+
     async def claim_due(
         self,
         now: datetime,
@@ -178,8 +198,6 @@ class InvitationRepository:
         exclude: Collection[str] = (),
     ) -> list[str]:
         """Lease up to `limit` due invitations (or ones whose lease ran out) to this worker."""
-        if limit <= 0:
-            return []
         due = (
             select(Invitation.id)
             .where(
@@ -191,22 +209,14 @@ class InvitationRepository:
                 )
             )
             .order_by(Invitation.send_at)
-            .limit(limit)
         )
-        due = self._skip_locked(self._channel_filter(due, only, exclude))
-        stmt = (
-            update(Invitation)
-            .where(Invitation.id.in_(due.scalar_subquery()))
-            .values(
-                status=Status.SENDING,
-                lease_until=lease_until,
-                attempts=Invitation.attempts + 1,
-                updated_at=now,
-            )
-            .returning(Invitation.id)
-        )
-        result = await self.session.execute(stmt)
-        return list(result.scalars().all())
+        values = {
+            "status": Status.SENDING,
+            "lease_until": lease_until,
+            "attempts": Invitation.attempts + 1,
+            "updated_at": now,
+        }
+        return await self._lease(due, limit, only, exclude, values)
 
     async def claim_reminders(
         self,
@@ -218,8 +228,6 @@ class InvitationRepository:
         exclude: Collection[str] = (),
     ) -> list[str]:
         """Lease up to `limit` due reminders: unanswered, still open questions."""
-        if limit <= 0:
-            return []
         due = (
             select(Invitation.id)
             .where(
@@ -230,18 +238,10 @@ class InvitationRepository:
                 or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
             )
             .order_by(Invitation.remind_at)
-            .limit(limit)
         )
-        due = self._skip_locked(self._channel_filter(due, only, exclude))
         # The lease of a reminder is its remind_at moved past the lease.
-        stmt = (
-            update(Invitation)
-            .where(Invitation.id.in_(due.scalar_subquery()))
-            .values(remind_at=lease_until, updated_at=now)
-            .returning(Invitation.id)
-        )
-        result = await self.session.execute(stmt)
-        return list(result.scalars().all())
+        values = {"remind_at": lease_until, "updated_at": now}
+        return await self._lease(due, limit, only, exclude, values)
 
     async def mark_opened(self, invitation_id: str, now: datetime) -> None:
         await self.session.execute(
