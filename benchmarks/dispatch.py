@@ -57,6 +57,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU this process has used so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def seed(url: str, count: int) -> None:
     """Schema, the survey, the campaign, and `count` contacts written in bulk (not timed)."""
     engine = create_engine(normalize_url(url))
@@ -116,9 +122,10 @@ async def phase_surveybot(url: str, receiver: str, args: argparse.Namespace) -> 
             while await services.dispatcher.dispatch_due() > 0:
                 pass
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         await asyncio.gather(*(loop() for _ in range(args.loops)))
         dispatch_s = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu
         async with services.read_sessions() as session:
             sent = (
                 await session.execute(select(func.count()).where(Invitation.status == "sent"))
@@ -131,6 +138,7 @@ async def phase_surveybot(url: str, receiver: str, args: argparse.Namespace) -> 
             "dispatch_s": round(dispatch_s, 2),
             "dispatch_per_s": round(sent / dispatch_s),
             "end_to_end_per_s": round(sent / (enqueue_s + dispatch_s)),
+            "cpu_us_per_send": round(cpu / sent * 1e6),
             "peak_rss_mb": round(peak_rss_mb(), 1),
         }
     finally:
@@ -180,14 +188,16 @@ async def phase_bare(url: str, receiver: str, args: argparse.Namespace) -> dict[
                     await conn.executemany(MARK_SENT, results)
                 total += len(results)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         sent = sum(await asyncio.gather(*(loop() for _ in range(args.loops))))
         dispatch_s = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu
     await pool.close()
     return {
         "sent": sent,
         "dispatch_s": round(dispatch_s, 2),
         "dispatch_per_s": round(sent / dispatch_s),
+        "cpu_us_per_send": round(cpu / sent * 1e6),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
