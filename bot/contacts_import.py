@@ -14,15 +14,15 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table
 
 from bot.schemas import ContactIn
 from storage.models import Contact
-from storage.repositories._dialect import upsert_insert
+from storage.repositories.contacts import CONTACT_FIELDS
 from storage.uow import UnitOfWork
 
 REQUIRED = "external_id"
-FIELDS = ("name", "email", "phone", "telegram_chat_id", "locale", "timezone")
+FIELDS = CONTACT_FIELDS
 DELIMITERS = (",", ";", "\t")
 CHUNK_ROWS = 1000
 MAX_PROBLEMS_SHOWN = 20
@@ -238,75 +238,13 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-async def _plan_each_query(uow: UnitOfWork) -> None:
-    """On PostgreSQL, plan every lookup afresh for the rest of this transaction.
-
-    The table grows by up to a thousand rows per chunk here; a cached generic plan for the
-    `external_id IN (…)` lookup, chosen while it was small, turns into a scan of the whole table
-    per chunk (measured: ~1.5 s per chunk after 60 000 rows, instead of ~10 ms).
-    """
-    if uow.session.get_bind().dialect.name == "postgresql":
-        await uow.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
-
 async def count_existing(uow: UnitOfWork, ids: Iterable[str]) -> int:
     """How many of these external ids are contacts already (for a dry run)."""
-    await _plan_each_query(uow)
-    column = _table().c.external_id
+    await uow.contacts.plan_each_query()
     existing = 0
     for batch in _batches(ids, CHUNK_ROWS):
-        stmt = select(func.count()).where(column.in_(batch))
-        existing += (await uow.session.execute(stmt)).scalar_one()
+        existing += await uow.contacts.count_existing(batch)
     return existing
-
-
-async def _write_chunk(uow: UnitOfWork, chunk: list[ContactIn], now: datetime) -> tuple[int, int]:
-    """Upsert one chunk: one SELECT, then one INSERT … ON CONFLICT; returns (created, updated)."""
-    table = _table()
-    stmt = (
-        select(table.c.external_id, *(table.c[name] for name in FIELDS), table.c.properties)
-        .where(table.c.external_id.in_([c.external_id for c in chunk]))
-        .with_for_update()  # PostgreSQL: hold the rows so the property merge cannot race
-    )
-    stored = {row.external_id: row for row in (await uow.session.execute(stmt)).mappings()}
-    values: list[dict[str, Any]] = []
-    for contact in chunk:
-        given = contact.fields()
-        properties = contact.properties or {}
-        old = stored.get(contact.external_id)
-        if old is None:
-            merged = {name: given.get(name) for name in FIELDS}
-            merged_properties = properties
-        else:
-            # Same rules as ContactRepository.upsert: given fields replace, properties merge.
-            merged = {name: given.get(name, old[name]) for name in FIELDS}
-            merged_properties = {**old["properties"], **properties}
-            if merged == {n: old[n] for n in FIELDS} and merged_properties == old["properties"]:
-                continue  # nothing changes: leave updated_at alone
-        values.append(
-            {
-                "external_id": contact.external_id,
-                **merged,
-                "properties": merged_properties,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    if values:
-        # executemany of one statement compiled once (a 1000-row VALUES is recompiled per chunk)
-        insert = upsert_insert(uow.session, table)
-        excluded = insert.excluded
-        upsert = insert.on_conflict_do_update(
-            index_elements=["external_id"],
-            set_={
-                # coalesce: a row created by someone else since the SELECT keeps its values
-                **{name: func.coalesce(excluded[name], table.c[name]) for name in FIELDS},
-                "properties": excluded.properties,
-                "updated_at": excluded.updated_at,
-            },
-        )
-        await uow.session.execute(upsert, values)
-    return len(chunk) - len(stored), len(stored)
 
 
 async def write_contacts(
@@ -319,13 +257,15 @@ async def write_contacts(
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ImportResult:
     """Pass 2: re-read the checked file and upsert it in chunks, in the caller's transaction."""
-    await _plan_each_query(uow)
+    await uow.contacts.plan_each_query()
     created = updated = rows = 0
     chunk: list[ContactIn] = []
 
     async def flush() -> None:
         nonlocal created, updated
-        new, old = await _write_chunk(uow, chunk, now)
+        new, old = await uow.contacts.upsert_many(
+            [(c.external_id, c.fields(), c.properties or {}) for c in chunk], now
+        )
         created, updated = created + new, updated + old
         progress(len(chunk))
         chunk.clear()

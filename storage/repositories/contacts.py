@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Contact, OptOut
@@ -65,6 +67,78 @@ class ContactRepository:
             contact.updated_at = now
             await self.session.flush()
         return contact
+
+    async def plan_each_query(self) -> None:
+        """On PostgreSQL, plan every lookup afresh for the rest of this transaction.
+
+        A bulk import grows the table by up to a thousand rows per chunk; a cached generic plan
+        for the `external_id IN (…)` lookup, chosen while it was small, turns into a scan of the
+        whole table per chunk (measured: ~1.5 s per chunk after 60 000 rows, instead of ~10 ms).
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+    async def count_existing(self, external_ids: Sequence[str]) -> int:
+        """How many of these external ids are contacts already."""
+        stmt = select(func.count()).where(Contact.external_id.in_(list(external_ids)))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def upsert_many(
+        self,
+        contacts: Sequence[tuple[str, dict[str, Any], dict[str, Any]]],
+        now: datetime,
+    ) -> tuple[int, int]:
+        """`upsert` for many (external id, fields, properties) at once; returns (created, updated).
+
+        One SELECT … FOR UPDATE of the stored rows, the merge in Python by `upsert`'s rules, and
+        one INSERT … ON CONFLICT executemany for the rows that change.
+        """
+        table = Contact.__table__
+        stmt = (
+            select(table.c.external_id, *(table.c[n] for n in CONTACT_FIELDS), table.c.properties)
+            .where(table.c.external_id.in_([external_id for external_id, _, _ in contacts]))
+            .with_for_update()  # PostgreSQL: hold the rows so the property merge cannot race
+        )
+        stored = {row.external_id: row for row in (await self.session.execute(stmt)).mappings()}
+        values: list[dict[str, Any]] = []
+        for external_id, given, properties in contacts:
+            old = stored.get(external_id)
+            if old is None:
+                merged = {name: given.get(name) for name in CONTACT_FIELDS}
+                merged_properties = dict(properties)
+            else:
+                merged = {
+                    name: given[name] if given.get(name) is not None else old[name]
+                    for name in CONTACT_FIELDS
+                }
+                merged_properties = {**old["properties"], **properties}
+                unchanged = {n: old[n] for n in CONTACT_FIELDS}
+                if merged == unchanged and merged_properties == old["properties"]:
+                    continue  # nothing changes: leave updated_at alone
+            values.append(
+                {
+                    "external_id": external_id,
+                    **merged,
+                    "properties": merged_properties,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        if values:
+            # An executemany of one statement compiled once (a 1000-row VALUES is recompiled).
+            insert = upsert_insert(self.session, table)
+            excluded = insert.excluded
+            upsert = insert.on_conflict_do_update(
+                index_elements=["external_id"],
+                set_={
+                    # coalesce: a row created by someone else since the SELECT keeps its values
+                    **{n: func.coalesce(excluded[n], table.c[n]) for n in CONTACT_FIELDS},
+                    "properties": excluded.properties,
+                    "updated_at": excluded.updated_at,
+                },
+            )
+            await self.session.execute(upsert, values)
+        return len(contacts) - len(stored), len(stored)
 
     async def get_by_external_id(self, external_id: str, *, lock: bool = False) -> Contact | None:
         stmt = select(Contact).where(Contact.external_id == external_id)
