@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import running_server
+from tests.e2e.conftest import SURVEYBOT, running_server
 from tests.standins.smtp_server import smtp_standin
 
 SURVEYS = """\
@@ -88,3 +91,41 @@ def test_campaign_from_the_cli_is_emailed_to_its_audience_once(tmp_path: Path) -
                 ("manual", 0, 3),
                 ("manual", 3, 0),
             ]
+
+
+@pytest.mark.e2e
+def test_a_worker_runs_a_cron_campaign_at_its_time(tmp_path: Path) -> None:
+    """`surveybot worker` holds the scheduler lease and fires a cron campaign on the real clock."""
+    with smtp_standin() as smtp:
+        env = {
+            "SURVEYBOT_SMTP_HOST": smtp.host,
+            "SURVEYBOT_SMTP_PORT": str(smtp.port),
+            "SURVEYBOT_SMTP_TLS": "none",
+            "SURVEYBOT_SMTP_FROM": "surveys@example.com",
+            "SURVEYBOT_SCHEDULER": "false",  # the serve process stays out: the worker schedules
+        }
+        with running_server(tmp_path, env) as server:
+            server.load_and_key(SURVEYS, tmp_path)
+            (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+            assert server.cli("contacts", "import", str(tmp_path / "customers.csv")).returncode == 0
+            # Every minute: the next fire time is at most a minute away.
+            added = server.cli(
+                "campaigns", "add", "minutely", "--survey", "relationship-nps",
+                "--audience", "region = APAC", "--cron", "* * * * *", "--channel", "email",
+            )  # fmt: skip
+            assert added.returncode == 0, added.stderr
+            worker_env = {**server.env, "SURVEYBOT_SCHEDULER": "true"}
+            with (tmp_path / "worker.log").open("wb") as log:
+                worker = subprocess.Popen(
+                    [SURVEYBOT, "worker"], env=worker_env, stdout=log, stderr=subprocess.STDOUT
+                )
+            try:
+                (message,) = smtp.wait_for(1, timeout=90)
+                assert message.recipients == ("dev@example.com",)
+                listed = server.cli("campaigns", "list", "--json")
+                (campaign,) = json.loads(listed.stdout)
+                assert campaign["last_run"]["kind"] == "scheduled"
+                assert campaign["last_run"]["invited"] == 1
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(timeout=30) == 0
