@@ -33,12 +33,7 @@ acme-5,Eve,eve@example.com,,Pro,eu
 @pytest.mark.e2e
 def test_campaign_from_the_cli_is_emailed_to_its_audience_once(tmp_path: Path) -> None:
     with smtp_standin() as smtp:
-        env = {
-            "SURVEYBOT_SMTP_HOST": smtp.host,
-            "SURVEYBOT_SMTP_PORT": str(smtp.port),
-            "SURVEYBOT_SMTP_TLS": "none",
-            "SURVEYBOT_SMTP_FROM": "surveys@example.com",
-        }
+        env = smtp.settings()
         with running_server(tmp_path, env) as server:
             key = server.load_and_key(SURVEYS, tmp_path)
             (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
@@ -98,10 +93,7 @@ def test_a_worker_runs_a_cron_campaign_at_its_time(tmp_path: Path) -> None:
     """`surveybot worker` holds the scheduler lease and fires a cron campaign on the real clock."""
     with smtp_standin() as smtp:
         env = {
-            "SURVEYBOT_SMTP_HOST": smtp.host,
-            "SURVEYBOT_SMTP_PORT": str(smtp.port),
-            "SURVEYBOT_SMTP_TLS": "none",
-            "SURVEYBOT_SMTP_FROM": "surveys@example.com",
+            **smtp.settings(),
             "SURVEYBOT_SCHEDULER": "false",  # the serve process stays out: the worker schedules
         }
         with running_server(tmp_path, env) as server:

@@ -56,12 +56,7 @@ def responses(server: Server, key: str) -> dict[str, Any]:
 @pytest.mark.e2e
 def test_email_survey_scanner_safe_links_to_stored_response(tmp_path: Path) -> None:
     with smtp_standin() as smtp:
-        env = {
-            "SURVEYBOT_SMTP_HOST": smtp.host,
-            "SURVEYBOT_SMTP_PORT": str(smtp.port),
-            "SURVEYBOT_SMTP_TLS": "none",
-            "SURVEYBOT_SMTP_FROM": "surveys@example.com",
-        }
+        env = smtp.settings()
         with running_server(tmp_path, env) as server:
             key = server.load_and_key(SURVEYS, tmp_path)
 

@@ -92,6 +92,15 @@ class SmtpStandIn:
             **auth,
         )
 
+    def settings(self) -> dict[str, str]:
+        """The SURVEYBOT_* settings that point a surveybot process at this server."""
+        return {
+            "SURVEYBOT_SMTP_HOST": self.host,
+            "SURVEYBOT_SMTP_PORT": str(self.port),
+            "SURVEYBOT_SMTP_TLS": "none",
+            "SURVEYBOT_SMTP_FROM": "surveys@example.com",
+        }
+
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
     ) -> AuthResult:
