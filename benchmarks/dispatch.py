@@ -27,9 +27,9 @@ from bench_common import BackendUnavailable, backend_database, free_port, logger
 from loopback import LoopbackChannel, post
 from sqlalchemy import func, insert, select, update
 
-from bot.campaigns import Campaigns
-from bot.services import build_services, load_surveys
-from bot.settings import Settings
+from bot.campaigns.management import Campaigns
+from bot.runtime.services import build_services, load_surveys
+from bot.runtime.settings import Settings
 from storage.database import create_engine, normalize_url, session_factory
 from storage.migrate import upgrade
 from storage.models import Contact, Invitation, Message

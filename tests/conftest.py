@@ -15,8 +15,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from bot.http.app import create_app
-from bot.services import Services, build_services
-from bot.settings import Settings
+from bot.runtime.services import Services, build_services
+from bot.runtime.settings import Settings
 from channels.base import Channel
 from storage.uow import UnitOfWork
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bot.conversation import Reply
-from bot.schemas import TriggerIn
-from bot.services import Services, load_surveys
-from bot.triggers import TriggerResult, trigger
+from bot.conversation.engine import Reply
+from bot.http.schemas import TriggerIn
+from bot.invitations.triggers import TriggerResult, trigger
+from bot.runtime.services import Services, load_surveys
 from channels.base import InboundMessage, OutboundMessage, SendResult
 from storage.models import Invitation, Response
 from storage.uow import UnitOfWork

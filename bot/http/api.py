@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from bot.errors import Conflict, NotFound, Unprocessable
 from bot.http.deps import ReadUowDep, ServicesDep, UowDep, require_api_key
-from bot.reports import PeriodError, build_report, parse_bound
-from bot.schemas import (
+from bot.http.schemas import (
     ApiError,
     CancelledManyOut,
     CancelledOut,
@@ -23,7 +22,8 @@ from bot.schemas import (
     TriggerIn,
     TriggerOut,
 )
-from bot.triggers import trigger_and_answer
+from bot.invitations.triggers import trigger_and_answer
+from bot.reports.scores import PeriodError, build_report, parse_bound
 from storage.models import Contact, Invitation, InvitationStatus, SurveyRow
 from storage.types import utcnow
 from storage.uow import UnitOfWork

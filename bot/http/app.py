@@ -14,8 +14,8 @@ from bot.http.api import build_api_router
 from bot.http.campaigns import build_campaigns_router
 from bot.http.hooks import build_hooks_router
 from bot.http.webchat import build_webchat_router
-from bot.services import build_services, utc_now
-from bot.settings import Settings
+from bot.runtime.services import build_services, utc_now
+from bot.runtime.settings import Settings
 from bot.wiring import all_wirings
 from channels.base import Channel
 

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
-from bot.campaign_schemas import (
+from bot.campaigns.management import Campaigns
+from bot.campaigns.schemas import (
     CampaignDetailOut,
     CampaignOut,
     CampaignsOut,
@@ -18,10 +19,9 @@ from bot.campaign_schemas import (
     campaign_out,
     run_out,
 )
-from bot.campaigns import Campaigns
 from bot.http.deps import ServicesDep, require_api_key
-from bot.schemas import ApiError
-from bot.services import Services
+from bot.http.schemas import ApiError
+from bot.runtime.services import Services
 from surveys.campaigns import CampaignSpec
 
 log = logging.getLogger("bot.campaigns")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from bot.services import Services
+from bot.runtime.services import Services
 from storage.models import ApiKey
 from storage.uow import UnitOfWork
 

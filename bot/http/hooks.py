@@ -10,7 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import NotFound
-from bot.helpdesk import (
+from bot.http.deps import ServicesDep
+from bot.http.schemas import ApiError, TriggerIn, TriggerOut
+from bot.invitations.helpdesk import (
     GENERIC_SIGNATURE_HEADER,
     GENERIC_TIMESTAMP_HEADER,
     ZENDESK_SIGNATURE_HEADER,
@@ -21,9 +23,7 @@ from bot.helpdesk import (
     check_zendesk,
     zendesk_trigger,
 )
-from bot.http.deps import ServicesDep
-from bot.schemas import ApiError, TriggerIn, TriggerOut
-from bot.triggers import trigger_and_answer
+from bot.invitations.triggers import trigger_and_answer
 
 log = logging.getLogger("bot.hooks")
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Body, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from bot.conversation.talk import Talk
 from bot.http.deps import ServicesDep
-from bot.rendering import Talk
-from bot.services import Services
+from bot.runtime.services import Services
 from channels.base import Choice, InboundMessage
 from channels.web import InvalidLink, asset
 from storage.models import Invitation, InvitationStatus, Message, Step

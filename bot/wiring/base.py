@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from fastapi import APIRouter
 
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 from channels.base import Channel, OutboundMessage
 from storage.records import InvitationView
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.runtime.services import Services
 
 
 class ChannelWiring(Protocol):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 from bot.wiring.email_pages import page_locale, text
 from bot.wiring.email_web import EmailLinks, build_email_router
 from channels.base import Channel, OutboundMessage
@@ -19,7 +19,7 @@ from channels.email import EmailChannel
 from storage.records import InvitationView
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.runtime.services import Services
 
 
 class EmailWiring:

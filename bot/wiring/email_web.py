@@ -31,7 +31,7 @@ from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.runtime.services import Services
 
 log = logging.getLogger("bot.wiring.email")
 

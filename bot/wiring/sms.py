@@ -18,10 +18,10 @@ from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.conversation.inbound import receive
 from bot.http.deps import ServicesDep
-from bot.inbound import receive
-from bot.services import Services
-from bot.settings import Settings
+from bot.runtime.services import Services
+from bot.runtime.settings import Settings
 from channels.base import Channel, InboundMessage, OutboundMessage, degrade_to_text
 from channels.sms import SmsChannel, mask_phone, suppresses
 from storage.models import InvitationStatus, Message

@@ -19,13 +19,13 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import NotFound
 from bot.http.deps import ServicesDep, require_api_key
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 from channels.base import Channel, ChannelError, OutboundMessage
 from storage.records import InvitationView
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.runtime.services import Services
     from channels.telegram import TelegramChannel
 
 log = logging.getLogger("bot.telegram")

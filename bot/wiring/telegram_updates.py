@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, Message, Update
 from sqlalchemy import update as sql_update
 from sqlmodel import col
 
-from bot.inbound import receive
+from bot.conversation.inbound import receive
 from channels.base import (
     ChannelError,
     InboundMessage,
@@ -33,7 +33,7 @@ from surveys.keywords import Intent, detect_intent
 from surveys.texts import builtin
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.runtime.services import Services
 
 log = logging.getLogger("bot.telegram")
 

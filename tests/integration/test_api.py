@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.services import Services
+from bot.runtime.services import Services
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, app_client, make_settings
 

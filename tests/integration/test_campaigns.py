@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot.campaigns import Campaigns
+from bot.campaigns.management import Campaigns
 from bot.errors import Conflict, NotFound, Unprocessable
-from bot.services import Services
+from bot.runtime.services import Services
 from storage.models import Campaign, CampaignRun, Contact, Invitation, RunStatus
 from storage.types import utcnow
 from storage.uow import UnitOfWork

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.contacts_import import ContactFileError, check_file, read_layout, write_contacts
-from bot.schemas import ContactIn
-from bot.services import open_database
+from bot.cli.main import app
+from bot.http.schemas import ContactIn
+from bot.imports.contacts import ContactFileError, check_file, read_layout, write_contacts
+from bot.runtime.services import open_database
 from storage.models import Contact
 from storage.uow import UnitOfWork
 from tests.conftest import make_settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services import Services
+from bot.runtime.services import Services
 from channels.base import InboundMessage
 from storage.models import InvitationStatus, Step
 from storage.uow import UnitOfWork

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.dispatcher import RateLimit
+from bot.delivery.outbox import RateLimit
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, services_with
 from tests.support import ScriptedChannel, add_survey, fire, invitation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.services import Services
+from bot.runtime.services import Services
 from channels.base import PermanentSendError, TransientSendError
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, services_with

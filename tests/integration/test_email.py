@@ -14,7 +14,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from bot.services import Services
+from bot.runtime.services import Services
 from bot.wiring.email_pages import TEXTS
 from bot.wiring.email_web import RATE_SALT, UNSUBSCRIBE_MAX_AGE, UNSUBSCRIBE_SALT
 from channels.base import Choice, OutboundMessage, TransientSendError

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from bot.helpdesk import generic_signature, zendesk_signature
 from bot.http.app import create_app
-from bot.services import Services
+from bot.invitations.helpdesk import generic_signature, zendesk_signature
+from bot.runtime.services import Services
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, make_settings
 from tests.support import add_survey, invitation

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.reports import build_report
-from bot.services import Services
+from bot.reports.scores import build_report
+from bot.runtime.services import Services
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, services_with
 from tests.support import ScriptedChannel, add_survey, fire, invitation, say

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.campaign_schedule import crontab_trigger, newest_fire_time
-from bot.scheduler import LEASE_NAME, CampaignScheduler, default_holder
-from bot.services import Services
+from bot.campaigns.schedule import crontab_trigger, newest_fire_time
+from bot.campaigns.scheduler import LEASE_NAME, CampaignScheduler, default_holder
+from bot.runtime.services import Services
 from storage.models import CampaignRun, Invitation
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from bot.http.app import create_app
-from bot.services import Services
+from bot.runtime.services import Services
 from channels.base import OutboundMessage, PermanentSendError, TransientSendError
 from channels.sms import GSM7_BASIC, GSM7_EXTENSION, SmsChannel, encoding, segments
 from storage.models import Invitation, Message

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from bot.services import Services
+from bot.runtime.services import Services
 from storage.database import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Invitation

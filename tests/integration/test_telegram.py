@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from bot.http.app import create_app
-from bot.services import Services
+from bot.runtime.services import Services
 from bot.wiring.telegram import WIRING
 from channels.base import OutboundMessage, PermanentSendError, TransientSendError
 from channels.telegram import LinkPayloads, RateLimiter, TelegramChannel

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from bot.services import Services
+from bot.runtime.services import Services
 from channels.base import TransientSendError
 from tests.conftest import FakeClock, app_client, make_settings, services_with
 from tests.integration.test_dispatcher import ScriptedChannel

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.errors import NotFound, Unprocessable
-from bot.services import Services
+from bot.runtime.services import Services
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock
 from tests.support import add_survey, deliver, fire

@@ -12,12 +12,12 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from bot.cli_common import fail, load_settings, out, progress_bar, run
+from bot.cli.common import fail, load_settings, out, progress_bar, run
 from bot.errors import Conflict, ServiceError
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from bot.campaigns import Campaigns, CampaignView
+    from bot.campaigns.management import Campaigns, CampaignView
     from storage.models import CampaignRun
 
 campaigns_app = typer.Typer(
@@ -45,8 +45,8 @@ OPTIONS = {
 
 def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
     """Open the database, hand `work` a `Campaigns`, and turn refusals into exit 1."""
-    from bot.campaigns import Campaigns
-    from bot.services import open_database
+    from bot.campaigns.management import Campaigns
+    from bot.runtime.services import open_database
     from bot.wiring import all_wirings
 
     settings = load_settings()
@@ -176,7 +176,7 @@ def list_campaigns(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
 ) -> None:
     """List campaigns: audience, cadence, status, next run, and the last run's counts."""
-    from bot.campaign_schemas import campaign_out
+    from bot.campaigns.schemas import campaign_out
 
     views = _with_campaigns(lambda campaigns: campaigns.list_campaigns())
     if as_json:

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bot.cli_campaigns import campaigns_app
-from bot.cli_common import err, fail, load_settings, out, progress_bar, run
-from bot.cli_contacts import contacts_app
+from bot.cli.campaigns import campaigns_app
+from bot.cli.common import err, fail, load_settings, out, progress_bar, run
+from bot.cli.contacts import contacts_app
 
 app = typer.Typer(
     help="surveybot: CSAT, NPS and CES surveys over chat, SMS, email and the web.",
@@ -47,7 +47,7 @@ def serve(
 
     import uvicorn
 
-    from bot.services import open_database
+    from bot.runtime.services import open_database
 
     settings = load_settings(host=host, port=port, workers=workers)
     logging.basicConfig(
@@ -87,8 +87,8 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the dispatcher and the campaign scheduler without the HTTP app (for scale-out)."""
-    from bot.services import Services
-    from bot.worker import run_worker
+    from bot.runtime.services import Services
+    from bot.runtime.worker import run_worker
 
     settings = load_settings()
     logging.basicConfig(
@@ -116,7 +116,7 @@ def surveys_load(
     file: Annotated[Path, typer.Argument(help="A YAML file with a `surveys:` list")],
 ) -> None:
     """Create or update the surveys in FILE (all or none)."""
-    from bot.services import SurveyFileError, load_surveys, open_database, read_survey_file
+    from bot.runtime.services import SurveyFileError, load_surveys, open_database, read_survey_file
 
     settings = load_settings()
     try:
@@ -138,7 +138,7 @@ def surveys_load(
 @apikey_app.command("create")
 def apikey_create(name: Annotated[str, typer.Argument(help="Who or what the key is for")]) -> None:
     """Create an API key; it is printed once, as the last line."""
-    from bot.services import open_database
+    from bot.runtime.services import open_database
     from storage.uow import UnitOfWork
 
     if not name.strip() or len(name) > 100:
@@ -168,8 +168,8 @@ def import_responses(
     survey: Annotated[str, typer.Option("--survey", help="The survey key the responses belong to")],
 ) -> None:
     """Import responses from CSV: every row valid or nothing imported; other columns become properties."""
-    from bot.csv_import import ImportRow, import_rows, read_rows
-    from bot.services import open_database
+    from bot.imports.responses import ImportRow, import_rows, read_rows
+    from bot.runtime.services import open_database
     from storage.repositories.surveys import to_domain
     from storage.uow import UnitOfWork
 
@@ -245,8 +245,8 @@ def report(
     ] = False,
 ) -> None:
     """Score a survey over a period, overall and by group, with margins of error."""
-    from bot.reports import PeriodError, build_report, parse_bound
-    from bot.services import open_database
+    from bot.reports.scores import PeriodError, build_report, parse_bound
+    from bot.runtime.services import open_database
     from storage.uow import UnitOfWork
 
     try:

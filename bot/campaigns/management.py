@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.campaign_runs import PAGE_SIZE, Progress, RunExecutor
-from bot.campaign_schedule import baseline, newest_fire_time, next_fire_time, trigger_for
+from bot.campaigns.runs import PAGE_SIZE, Progress, RunExecutor
+from bot.campaigns.schedule import baseline, newest_fire_time, next_fire_time, trigger_for
 from bot.errors import Conflict, NotFound, Unprocessable
 from storage.models import Campaign, CampaignRun, CampaignStatus
 from storage.uow import UnitOfWork

@@ -14,9 +14,9 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.campaign_runs import PAGE_SIZE, Progress
-from bot.campaign_schedule import trigger_for
-from bot.campaigns import Campaigns, spec_of
+from bot.campaigns.management import Campaigns, spec_of
+from bot.campaigns.runs import PAGE_SIZE, Progress
+from bot.campaigns.schedule import trigger_for
 from storage.models import CampaignRun
 from storage.uow import UnitOfWork
 

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import NotFound, Unprocessable
-from bot.schemas import TriggerIn, TriggerOut
-from bot.services import Services
+from bot.http.schemas import TriggerIn, TriggerOut
+from bot.runtime.services import Services
 from storage.models import Contact, Invitation, InvitationStatus
 from storage.repositories.contacts import ADDRESS_COLUMNS, address_on
 from storage.repositories.surveys import to_domain

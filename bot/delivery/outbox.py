@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.rendering import Talk
+from bot.conversation.talk import Talk
 from channels.base import (
     Channel,
     ChannelError,

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.rendering import Talk
+from bot.conversation.talk import Talk
 from channels.base import InboundMessage, OutboundMessage
 from storage.models import Invitation, InvitationStatus, Message, Response, Step
 from storage.repositories.invitations import Conversation

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.triggers import CHANNEL_PREFERENCE
+from bot.invitations.triggers import CHANNEL_PREFERENCE
 from storage.models import Campaign, CampaignRun, Contact, InvitationStatus, Step
 from storage.repositories.contacts import address_on
 from storage.repositories.surveys import to_domain

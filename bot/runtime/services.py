@@ -14,9 +14,9 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.conversation import ConversationEngine
-from bot.dispatcher import Dispatcher
-from bot.settings import Settings
+from bot.conversation.engine import ConversationEngine
+from bot.delivery.outbox import Dispatcher
+from bot.runtime.settings import Settings
 from bot.wiring import all_wirings
 from bot.wiring.base import ChannelWiring
 from channels.base import Channel, OutboundMessage
@@ -68,7 +68,7 @@ class Services:
     async def start_background(self, *, channel_tasks: bool = True) -> None:
         """Start the dispatcher, the campaign scheduler and the channels' own loops."""
         # Imported here: campaign runs use the trigger rules, which need Services.
-        from bot.scheduler import CampaignScheduler, default_holder
+        from bot.campaigns.scheduler import CampaignScheduler, default_holder
 
         self.dispatching = self._spawn(self.dispatcher.run(), "dispatcher")
         if self.settings.scheduler:

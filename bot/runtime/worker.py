@@ -7,8 +7,8 @@ import logging
 import signal
 from collections.abc import Callable
 
-from bot.services import Services, build_services
-from bot.settings import Settings
+from bot.runtime.services import Services, build_services
+from bot.runtime.settings import Settings
 
 log = logging.getLogger("bot.worker")
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.schemas import ChannelName, ContactIn, Properties, TriggerIn
+from bot.http.schemas import ChannelName, ContactIn, Properties, TriggerIn
 
 # Beyond this distance from our clock a signed request is refused: it bounds how long a
 # captured request can be replayed, and still allows for ordinary clock drift.

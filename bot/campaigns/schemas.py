@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.campaigns import CampaignView
+from bot.campaigns.management import CampaignView
 from storage.models import CampaignRun
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.conversation import Reply
-from bot.services import Services
+from bot.conversation.engine import Reply
+from bot.runtime.services import Services
 from channels.base import ChannelError, InboundMessage
 
 log = logging.getLogger("bot.inbound")

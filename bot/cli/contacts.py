@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import fail, load_settings, out, progress_bar, run
+from bot.cli.common import fail, load_settings, out, progress_bar, run
 
 contacts_app = typer.Typer(help="Manage contacts (the people surveys go to).", no_args_is_help=True)
 
@@ -58,7 +58,7 @@ def import_contacts(
     An empty cell keeps the stored value; properties merge with the stored ones.
     Values are checked exactly as POST /api/v1/contacts checks them.
     """
-    from bot.contacts_import import (
+    from bot.imports.contacts import (
         MAX_PROBLEMS_SHOWN,
         ContactFileError,
         ImportResult,
@@ -68,7 +68,7 @@ def import_contacts(
         read_layout,
         write_contacts,
     )
-    from bot.services import open_database
+    from bot.runtime.services import open_database
     from storage.uow import UnitOfWork
 
     if not file.is_file():

@@ -1,0 +1,1 @@
+"""Relationship campaigns: specs, schedules, the leader-elected scheduler and their runs."""

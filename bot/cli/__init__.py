@@ -1,0 +1,1 @@
+"""The `surveybot` command line: one module per command group."""

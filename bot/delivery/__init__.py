@@ -1,0 +1,1 @@
+"""Delivery: the outbox sender that claims due questions and reminders and sends them."""

@@ -1,0 +1,1 @@
+"""Imports from CSV files: contacts (audiences) and historical responses."""

@@ -1,0 +1,1 @@
+"""Invitations: triggers that create them, help-desk receivers, cancelling."""
