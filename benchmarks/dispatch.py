@@ -28,8 +28,9 @@ from loopback import LoopbackChannel, post
 from sqlalchemy import func, insert, select, update
 
 from bot.campaigns.management import Campaigns
-from bot.runtime.services import build_services, load_surveys
 from bot.runtime.settings import Settings
+from bot.runtime.survey_files import load_surveys
+from bot.startup.bootstrap import build_services
 from storage.database import create_engine, normalize_url, session_factory
 from storage.migrate import upgrade
 from storage.models import Contact, Invitation, Message

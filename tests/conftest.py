@@ -15,8 +15,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from bot.http.app import create_app
-from bot.runtime.services import Services, build_services
+from bot.runtime.services import Services
 from bot.runtime.settings import Settings
+from bot.startup.bootstrap import build_services
 from channels.base import Channel
 from storage.uow import UnitOfWork
 

@@ -8,7 +8,8 @@ from typing import Any
 from bot.conversation.engine import Reply
 from bot.http.schemas import TriggerIn
 from bot.invitations.triggers import TriggerResult, trigger
-from bot.runtime.services import Services, load_surveys
+from bot.runtime.services import Services
+from bot.runtime.survey_files import load_surveys
 from channels.base import InboundMessage, OutboundMessage, SendResult
 from storage.models import Invitation, Response
 from storage.uow import UnitOfWork

@@ -46,7 +46,7 @@ OPTIONS = {
 def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
     """Open the database, hand `work` a `Campaigns`, and turn refusals into exit 1."""
     from bot.campaigns.management import Campaigns
-    from bot.runtime.services import open_database
+    from bot.runtime.database import open_database
     from bot.wiring import all_wirings
 
     settings = load_settings()

@@ -68,7 +68,7 @@ def import_contacts(
         read_layout,
         write_contacts,
     )
-    from bot.runtime.services import open_database
+    from bot.runtime.database import open_database
     from storage.uow import UnitOfWork
 
     if not file.is_file():

@@ -47,7 +47,7 @@ def serve(
 
     import uvicorn
 
-    from bot.runtime.services import open_database
+    from bot.runtime.database import open_database
 
     settings = load_settings(host=host, port=port, workers=workers)
     logging.basicConfig(
@@ -88,7 +88,7 @@ def serve(
 def worker() -> None:
     """Run the dispatcher and the campaign scheduler without the HTTP app (for scale-out)."""
     from bot.runtime.services import Services
-    from bot.runtime.worker import run_worker
+    from bot.startup.worker import run_worker
 
     settings = load_settings()
     logging.basicConfig(
@@ -116,7 +116,8 @@ def surveys_load(
     file: Annotated[Path, typer.Argument(help="A YAML file with a `surveys:` list")],
 ) -> None:
     """Create or update the surveys in FILE (all or none)."""
-    from bot.runtime.services import SurveyFileError, load_surveys, open_database, read_survey_file
+    from bot.runtime.database import open_database
+    from bot.runtime.survey_files import SurveyFileError, load_surveys, read_survey_file
 
     settings = load_settings()
     try:
@@ -138,7 +139,7 @@ def surveys_load(
 @apikey_app.command("create")
 def apikey_create(name: Annotated[str, typer.Argument(help="Who or what the key is for")]) -> None:
     """Create an API key; it is printed once, as the last line."""
-    from bot.runtime.services import open_database
+    from bot.runtime.database import open_database
     from storage.uow import UnitOfWork
 
     if not name.strip() or len(name) > 100:
@@ -169,7 +170,7 @@ def import_responses(
 ) -> None:
     """Import responses from CSV: every row valid or nothing imported; other columns become properties."""
     from bot.imports.responses import ImportRow, import_rows, read_rows
-    from bot.runtime.services import open_database
+    from bot.runtime.database import open_database
     from storage.repositories.surveys import to_domain
     from storage.uow import UnitOfWork
 
@@ -246,7 +247,7 @@ def report(
 ) -> None:
     """Score a survey over a period, overall and by group, with margins of error."""
     from bot.reports.scores import PeriodError, build_report, parse_bound
-    from bot.runtime.services import open_database
+    from bot.runtime.database import open_database
     from storage.uow import UnitOfWork
 
     try:

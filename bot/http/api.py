@@ -22,7 +22,7 @@ from bot.http.schemas import (
     TriggerIn,
     TriggerOut,
 )
-from bot.invitations.triggers import trigger_and_answer
+from bot.http.triggers import trigger_and_answer
 from bot.reports.scores import PeriodError, build_report, parse_bound
 from storage.models import Contact, Invitation, InvitationStatus, SurveyRow
 from storage.types import utcnow

@@ -14,8 +14,10 @@ from bot.http.api import build_api_router
 from bot.http.campaigns import build_campaigns_router
 from bot.http.hooks import build_hooks_router
 from bot.http.webchat import build_webchat_router
-from bot.runtime.services import build_services, utc_now
+from bot.runtime.services import utc_now
 from bot.runtime.settings import Settings
+from bot.startup.background import start_background
+from bot.startup.bootstrap import build_services
 from bot.wiring import all_wirings
 from channels.base import Channel
 
@@ -35,7 +37,7 @@ def create_app(
         app.state.services = services
         await services.start_channels()
         if run_background:
-            await services.start_background()
+            await start_background(services)
         try:
             yield
         finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated, Any
 
@@ -21,7 +20,6 @@ from bot.campaigns.schemas import (
 )
 from bot.http.deps import ServicesDep, require_api_key
 from bot.http.schemas import ApiError
-from bot.runtime.services import Services
 from surveys.campaigns import CampaignSpec
 
 log = logging.getLogger("bot.campaigns")
@@ -99,7 +97,7 @@ def build_campaigns_router() -> APIRouter:
     async def run_now(name: str, campaigns: CampaignsDep, services: ServicesDep) -> RunOut:
         """Run the campaign now; the run executes in the background (poll GET …/runs)."""
         run = await campaigns.run_now(name)
-        _spawn(services, _execute(campaigns, run.id or 0))
+        services.spawn(_execute(campaigns, run.id or 0), "campaign-run")
         return run_out(run, name)
 
     @router.get("/campaigns/{name}/runs", response_model=RunsOut)
@@ -121,11 +119,3 @@ async def _execute(campaigns: Campaigns, run_id: int) -> None:
         await campaigns.execute_run(run_id)
     except Exception:
         log.exception("campaign run %s failed; the scheduler resumes it", run_id)
-
-
-def _spawn(services: Services, work: Any) -> None:
-    # The services' task set keeps a reference (no garbage collection mid-run) and cancels
-    # it on shutdown.
-    task: asyncio.Task[None] = asyncio.create_task(work, name="campaign-run")
-    services.tasks.add(task)
-    task.add_done_callback(services.tasks.discard)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from bot.errors import NotFound
 from bot.http.deps import ServicesDep
 from bot.http.schemas import ApiError, TriggerIn, TriggerOut
+from bot.http.triggers import trigger_and_answer
 from bot.invitations.helpdesk import (
     GENERIC_SIGNATURE_HEADER,
     GENERIC_TIMESTAMP_HEADER,
@@ -23,7 +24,6 @@ from bot.invitations.helpdesk import (
     check_zendesk,
     zendesk_trigger,
 )
-from bot.invitations.triggers import trigger_and_answer
 
 log = logging.getLogger("bot.hooks")
 

@@ -11,8 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import NotFound, Unprocessable
-from bot.http.schemas import TriggerIn, TriggerOut
-from bot.runtime.services import Services
+from bot.http.schemas import TriggerIn
 from storage.models import Contact, Invitation, InvitationStatus
 from storage.repositories.contacts import ADDRESS_COLUMNS, address_on
 from storage.repositories.surveys import to_domain
@@ -126,30 +125,3 @@ async def trigger(
             if existing is None:
                 raise
             return TriggerResult(existing, created=False)
-
-
-async def trigger_and_answer(services: Services, body: TriggerIn) -> TriggerOut:
-    """Run a trigger for the API or a webhook: wake the dispatcher if due, add the chat link."""
-    result = await trigger(
-        services.sessions, body, now=services.clock(), channels_on=services.channels_on
-    )
-    invitation = result.invitation
-    if (
-        result.created
-        and invitation.status == "scheduled"
-        and invitation.send_at <= services.clock()
-    ):
-        services.dispatcher.wake()
-    link = (
-        services.links.url(invitation.id)
-        if invitation.channel == "web" and invitation.status != "skipped"
-        else None
-    )
-    return TriggerOut(
-        invitation_id=invitation.id,
-        status="skipped" if invitation.status == "skipped" else "scheduled",
-        reason=invitation.skip_reason,
-        send_at=invitation.send_at,
-        link=link,
-        channel=invitation.channel,
-    )

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bot.cli.main import app
 from bot.http.schemas import ContactIn
 from bot.imports.contacts import ContactFileError, check_file, read_layout, write_contacts
-from bot.runtime.services import open_database
+from bot.runtime.database import open_database
 from storage.models import Contact
 from storage.uow import UnitOfWork
 from tests.conftest import make_settings

@@ -7,8 +7,10 @@ import logging
 import signal
 from collections.abc import Callable
 
-from bot.runtime.services import Services, build_services
+from bot.runtime.services import Services
 from bot.runtime.settings import Settings
+from bot.startup.background import start_background
+from bot.startup.bootstrap import build_services
 
 log = logging.getLogger("bot.worker")
 
@@ -25,7 +27,7 @@ async def run_worker(
     try:
         await services.start_channels()
         # Webhooks and Telegram polling belong to `serve`; a worker only sends.
-        await services.start_background(channel_tasks=False)
+        await start_background(services, channel_tasks=False)
         if ready is not None:
             ready(services)
         await stop.wait()

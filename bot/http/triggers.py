@@ -1,0 +1,34 @@
+"""Answering a trigger over HTTP (the API and the help-desk webhooks): run it, wake the dispatcher."""
+
+from __future__ import annotations
+
+from bot.http.schemas import TriggerIn, TriggerOut
+from bot.invitations.triggers import trigger
+from bot.runtime.services import Services
+
+
+async def trigger_and_answer(services: Services, body: TriggerIn) -> TriggerOut:
+    """Run a trigger for the API or a webhook: wake the dispatcher if due, add the chat link."""
+    result = await trigger(
+        services.sessions, body, now=services.clock(), channels_on=services.channels_on
+    )
+    invitation = result.invitation
+    if (
+        result.created
+        and invitation.status == "scheduled"
+        and invitation.send_at <= services.clock()
+    ):
+        services.dispatcher.wake()
+    link = (
+        services.links.url(invitation.id)
+        if invitation.channel == "web" and invitation.status != "skipped"
+        else None
+    )
+    return TriggerOut(
+        invitation_id=invitation.id,
+        status="skipped" if invitation.status == "skipped" else "scheduled",
+        reason=invitation.skip_reason,
+        send_at=invitation.send_at,
+        link=link,
+        channel=invitation.channel,
+    )

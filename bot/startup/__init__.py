@@ -1,0 +1,1 @@
+"""How surveybot starts: the services built and wired, their background work, the worker process."""

@@ -1,0 +1,25 @@
+"""The service's background work: the dispatcher, the campaign scheduler, the channels' loops."""
+
+from __future__ import annotations
+
+from bot.campaigns.scheduler import CampaignScheduler, default_holder
+from bot.runtime.services import Services
+from bot.startup.bootstrap import configured_wirings
+
+
+async def start_background(services: Services, *, channel_tasks: bool = True) -> None:
+    """Start the dispatcher, the campaign scheduler and the channels' own loops."""
+    services.dispatching = services.spawn(services.dispatcher.run(), "dispatcher")
+    if services.settings.scheduler:
+        # Every process competes for the database lease; one at a time schedules.
+        scheduler = CampaignScheduler(
+            sessions=services.sessions,
+            clock=services.clock,
+            channels_on=services.channels_on,
+            holder=default_holder(),
+        )
+        services.spawn(scheduler.run(), "scheduler")
+    if channel_tasks:
+        for name, wiring in configured_wirings(services.settings).items():
+            if name in services.channels:
+                services.spawn(wiring.run(services, services.channels[name]), f"channel-{name}")
