@@ -29,7 +29,7 @@ async def add_survey(services: Services, **fields: Any) -> Survey:
 async def fire(services: Services, survey: str = "support-csat", **body: Any) -> TriggerResult:
     body.setdefault("contact", {"external_id": "cust-1"})
     body.setdefault("channel", "web")
-    request = TriggerIn.model_validate({"survey": survey, **body})
+    request = TriggerIn.model_validate({"survey": survey, **body}).command()
     return await trigger(
         services.sessions, request, now=services.clock(), channels_on=services.channels_on
     )

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from bot.contacts.schemas import ContactIn
 from bot.errors import Conflict, NotFound, Unprocessable
 from bot.http.deps import ReadUowDep, ServicesDep, UowDep, require_api_key
 from bot.http.schemas import (
     ApiError,
     CancelledManyOut,
     CancelledOut,
-    ContactIn,
     ContactOut,
     ReportOut,
     ResponseOut,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from bot.http.schemas import TriggerIn, TriggerOut
-from bot.invitations.triggers import trigger
+from bot.invitations.triggers import TriggerCommand, trigger
 from bot.runtime.services import Services
 
 
-async def trigger_and_answer(services: Services, body: TriggerIn) -> TriggerOut:
+async def trigger_and_answer(services: Services, body: TriggerIn | TriggerCommand) -> TriggerOut:
     """Run a trigger for the API or a webhook: wake the dispatcher if due, add the chat link."""
     result = await trigger(
-        services.sessions, body, now=services.clock(), channels_on=services.channels_on
+        services.sessions,
+        body.command() if isinstance(body, TriggerIn) else body,
+        now=services.clock(),
+        channels_on=services.channels_on,
     )
     invitation = result.invitation
     if (

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy import Table
 
-from bot.http.schemas import ContactIn
+from bot.contacts.schemas import ContactIn
 from storage.models import Contact
 from storage.repositories.contacts import CONTACT_FIELDS
 from storage.uow import UnitOfWork

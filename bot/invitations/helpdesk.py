@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.http.schemas import ChannelName, ContactIn, Properties, TriggerIn
+from bot.contacts.schemas import ContactIn, Properties
+from bot.invitations.triggers import TriggerCommand
 
 # Beyond this distance from our clock a signed request is refused: it bounds how long a
 # captured request can be replayed, and still allows for ordinary clock drift.
@@ -119,9 +120,9 @@ def zendesk_trigger(
     event: ZendeskEvent,
     *,
     survey: str,
-    channel: ChannelName | None,
+    channel: str | None,
     delay_seconds: int,
-) -> TriggerIn | Ignored:
+) -> TriggerCommand | Ignored:
     """The trigger a solved ticket asks for; any other status is ignored."""
     if event.ticket.status.strip().lower() not in SOLVED_STATUSES:
         return Ignored("ticket not solved")
@@ -137,7 +138,7 @@ def zendesk_trigger(
         "group": _blank(event.ticket.group.name if event.ticket.group else None),
         "source": "zendesk",
     }
-    return TriggerIn(
+    return TriggerCommand(
         survey=survey,
         contact=_contact(f"zendesk:{requester_id}", event.requester),
         channel=channel,

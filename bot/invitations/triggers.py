@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.contacts.schemas import ContactIn, Properties
 from bot.errors import NotFound, Unprocessable
-from bot.http.schemas import TriggerIn
 from storage.models import Contact, Invitation, InvitationStatus
 from storage.repositories.contacts import ADDRESS_COLUMNS, address_on
 from storage.repositories.surveys import to_domain
@@ -20,6 +20,18 @@ from surveys.eligibility import decide, sampled_in, throttle_start
 from surveys.quiet_hours import next_allowed
 
 CHANNEL_PREFERENCE = ("telegram", "sms", "email", "web")
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerCommand:
+    """Ask one survey of one contact, now or after a delay (from the API, a webhook or a test)."""
+
+    survey: str
+    contact: ContactIn
+    channel: str | None = None
+    delay_seconds: int = 0
+    properties: Properties = field(default_factory=dict)
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +50,7 @@ async def _best_channel(uow: UnitOfWork, contact: Contact, channels_on: set[str]
     return "web"
 
 
-def trigger_key(request: TriggerIn) -> str:
+def trigger_key(request: TriggerCommand) -> str:
     """What makes a trigger the same trigger again: its idempotency key, else its content."""
     if request.idempotency_key:
         return f"{request.survey}\x1fkey\x1f{request.idempotency_key}"
@@ -47,7 +59,7 @@ def trigger_key(request: TriggerIn) -> str:
 
 
 async def create_invitation(
-    uow: UnitOfWork, request: TriggerIn, *, now: datetime, channels_on: set[str]
+    uow: UnitOfWork, request: TriggerCommand, *, now: datetime, channels_on: set[str]
 ) -> TriggerResult:
     """Decide and record one trigger inside the caller's transaction (the caller commits)."""
     row = await uow.surveys.get_by_key(request.survey)
@@ -105,7 +117,7 @@ async def create_invitation(
 
 async def trigger(
     sessions: async_sessionmaker[AsyncSession],
-    request: TriggerIn,
+    request: TriggerCommand,
     *,
     now: datetime,
     channels_on: set[str],

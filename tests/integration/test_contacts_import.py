@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli.main import app
-from bot.http.schemas import ContactIn
+from bot.contacts.schemas import ContactIn
 from bot.imports.contacts import ContactFileError, check_file, read_layout, write_contacts
 from bot.runtime.database import open_database
 from storage.models import Contact
