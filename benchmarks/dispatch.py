@@ -31,6 +31,7 @@ from bot.campaigns.management import Campaigns
 from bot.runtime.settings import Settings
 from bot.runtime.survey_files import load_surveys
 from bot.startup.bootstrap import build_services
+from bot.wiring import sms
 from storage.database import create_engine, normalize_url, session_factory
 from storage.migrate import upgrade
 from storage.models import Contact, Invitation, Message
@@ -87,7 +88,7 @@ async def seed(url: str, count: int) -> None:
             async with engine.begin() as conn:
                 await conn.execute(insert(Contact), rows)
         await Campaigns(
-            sessions=sessions, clock=lambda: datetime.now(UTC), channels_on={"sms"}
+            sessions=sessions, clock=lambda: datetime.now(UTC), channels=[sms.INFO]
         ).create(CAMPAIGN)
     finally:
         await engine.dispose()
@@ -110,7 +111,7 @@ async def phase_surveybot(url: str, receiver: str, args: argparse.Namespace) -> 
     try:
         await services.start_channels()
         campaigns = Campaigns(
-            sessions=services.sessions, clock=services.clock, channels_on=services.channels_on
+            sessions=services.sessions, clock=services.clock, channels=services.catalog
         )
         started = time.perf_counter()
         run = await campaigns.run_now(CAMPAIGN.name)

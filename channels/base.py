@@ -1,4 +1,4 @@
-"""Normalised message types, send errors and the Channel protocol every adapter implements.
+"""Normalised message types, send errors, the Channel protocol, and what describes a channel.
 
 Error tree::
 
@@ -11,7 +11,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """What a channel is: the facts settings, quiet hours, rate limits and channel choice read.
+
+    `address` names the contact's field that reaches a person on the channel ("phone"); None
+    means the channel has no address of its own: a link handed to whoever asked is the way in,
+    so it cannot start a conversation (no reminders, no campaigns).
+    """
+
+    name: str
+    address: str | None
+    send_rate: float  # sends per second by default, shared by every worker (0: no limit)
+    quiet_hours: tuple[str, str] | None  # the local send window by default (None: any time)
+    max_text: int | None  # the longest text one message may carry (None: no limit)
+    buttons: bool  # shows choices as buttons (else a typed answer, told by a hint)
+    links: bool  # can carry a link
+
+    @property
+    def reaches_by_itself(self) -> bool:
+        return self.address is not None
+
+    def address_of(self, contact: Any) -> str | None:
+        """The contact's address here; a link-only channel has none to look up."""
+        if self.address is None:
+            return None
+        value: str | None = getattr(contact, self.address)
+        return value
+
+    def reaches(self, contact: Any) -> bool:
+        """Whether the contact can be asked here: a link always works, an address must be known."""
+        return self.address is None or bool(self.address_of(contact))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import calendar
 import re
 from datetime import datetime, time
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -32,7 +32,8 @@ class CampaignSpec(BaseModel):
     name: CampaignName
     survey: Key
     audience: str = ""
-    channel: Literal["telegram", "sms", "email"] | None = None  # None: each contact's best one
+    # A channel's name (the bot checks it names one that is on); None: each contact's best one.
+    channel: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]{0,15}$")
     cron: str | None = None
     every_months: int | None = Field(default=None, ge=1, le=24)
     at: str = "09:00"  # local time of the daily check that finds people due (every_months)

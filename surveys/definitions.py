@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from surveys.quiet_hours import DEFAULT_WINDOWS, Window
+from surveys.quiet_hours import Window
 
 LocalizedText = str | dict[str, str]
 """A plain string, or a mapping of locale → string."""
@@ -118,11 +118,16 @@ class Survey(BaseModel):
         """Hours after the question that reminder `number` (1, 2, …) is due."""
         return self.remind_after_hours * number
 
-    def send_window(self, channel: str) -> Window | None:
-        """The local times this survey may send on a channel (None: any time)."""
-        # Given windows replace the defaults entirely: `quiet_hours: {}` means none at all.
-        windows = DEFAULT_WINDOWS if self.quiet_hours is None else self.quiet_hours
-        window = windows.get(channel)
+    def send_window(self, channel: str, default: tuple[str, str] | None = None) -> Window | None:
+        """The local times this survey may send on a channel (None: any time).
+
+        `default` is the channel's own window; given windows replace the defaults entirely:
+        `quiet_hours: {}` means none at all.
+        """
+        if self.quiet_hours is None:
+            window = default
+        else:
+            window = self.quiet_hours.get(channel)
         return Window.parse(*window) if window else None
 
     @field_validator("question", "default_locale")

@@ -6,13 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-# The strictest common US window (Connecticut 9:00-20:00; FL/OK/MD/MS/NJ end at 20:00), so one
-# default is safe everywhere; email has none.
-DEFAULT_WINDOWS: dict[str, tuple[str, str]] = {
-    "sms": ("09:00", "20:00"),
-    "telegram": ("09:00", "20:00"),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Window:

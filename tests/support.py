@@ -31,7 +31,7 @@ async def fire(services: Services, survey: str = "support-csat", **body: Any) ->
     body.setdefault("channel", "web")
     request = TriggerIn.model_validate({"survey": survey, **body}).command()
     return await trigger(
-        services.sessions, request, now=services.clock(), channels_on=services.channels_on
+        services.sessions, request, now=services.clock(), channels=services.catalog
     )
 
 

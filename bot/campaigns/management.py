@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.campaigns.runs import PAGE_SIZE, Progress, RunExecutor
 from bot.campaigns.schedule import baseline, newest_fire_time, next_fire_time, trigger_for
 from bot.errors import Conflict, NotFound, Unprocessable
+from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, CampaignStatus
 from storage.uow import UnitOfWork
 from surveys.audience import AudienceError
@@ -45,17 +46,17 @@ class Campaigns:
         *,
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
-        channels_on: set[str],
+        channels: Sequence[ChannelInfo],
         run_lease_seconds: float = 60,
         page_size: int = PAGE_SIZE,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.channels_on = set(channels_on)
+        self.channels = tuple(channels)
         self.executor = RunExecutor(
             sessions=sessions,
             clock=clock,
-            channels_on=self.channels_on,
+            channels=self.channels,
             lease_seconds=run_lease_seconds,
             page_size=page_size,
         )
@@ -72,10 +73,19 @@ class Campaigns:
             spec.audience_filter()
         except AudienceError as exc:
             raise Unprocessable(f"invalid audience filter: {exc}", field="audience") from exc
-        if spec.channel is not None and spec.channel not in self.channels_on:
-            raise Unprocessable(
-                f"the {spec.channel} channel is not configured on this server", field="channel"
-            )
+        if spec.channel is not None:
+            info = next((i for i in self.channels if i.name == spec.channel), None)
+            if info is None:
+                raise Unprocessable(
+                    f"the {spec.channel} channel is not configured on this server",
+                    field="channel",
+                )
+            if not info.reaches_by_itself:
+                raise Unprocessable(
+                    f"a campaign cannot use the {spec.channel} channel: it reaches nobody by"
+                    " itself (a campaign hands out no links)",
+                    field="channel",
+                )
 
     async def create(self, spec: CampaignSpec) -> Campaign:
         """Add a campaign; 409 if the name is taken. Its first run is its next fire time."""

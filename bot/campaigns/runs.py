@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.invitations.triggers import CHANNEL_PREFERENCE
+from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, Contact, InvitationStatus, Step
-from storage.repositories.contacts import address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.audience import Audience
@@ -26,8 +25,6 @@ from surveys.spreading import Slots, plan
 
 log = logging.getLogger("bot.campaigns")
 
-# A campaign hands out no web links: only channels that reach the person by themselves.
-CAMPAIGN_CHANNELS = tuple(channel for channel in CHANNEL_PREFERENCE if channel != "web")
 PAGE_SIZE = 1000
 
 Progress = Callable[[int, int], None]  # (audience members done, audience size)
@@ -69,13 +66,14 @@ class RunExecutor:
         *,
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
-        channels_on: set[str],
+        channels: Sequence[ChannelInfo],
         lease_seconds: float = 60,
         page_size: int = PAGE_SIZE,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.channels = [c for c in CAMPAIGN_CHANNELS if c in channels_on]
+        # A campaign hands out no links: only channels that reach the person by themselves.
+        self.channels = [info for info in channels if info.reaches_by_itself]
         self.lease = timedelta(seconds=lease_seconds)
         self.page_size = page_size
 
@@ -197,7 +195,7 @@ class RunExecutor:
         counts: _Counts,
     ) -> list[dict[str, Any]]:
         ids = [c.id or 0 for c in members]
-        channels = [state.spec.channel] if state.spec.channel else self.channels
+        channels = [i.name for i in self.channels if state.spec.channel in (None, i.name)]
         now = self.clock()
         opted = await uow.campaign_runs.opted_out(ids, channels)
         since = throttle_start(now, state.survey.throttle_days)
@@ -207,10 +205,11 @@ class RunExecutor:
             index = counts.audience
             counts.audience += 1
             contact_id = contact.id or 0
-            channel = self._channel(state.spec, contact, opted)
-            if channel is None:
+            info = self._channel(state.spec, contact, opted)
+            if info is None:
                 counts.unreachable += 1
                 continue
+            channel = info.name
             key = invitation_key(state.campaign_id, state.run_id, contact_id)
             decision = decide(
                 opted_out=(contact_id, channel) in opted,
@@ -219,7 +218,9 @@ class RunExecutor:
             )
             planned = slots.at(min(index, slots.count - 1))
             send_at = next_allowed(
-                planned, state.survey.send_window(channel), self._zone(contact, state.survey)
+                planned,
+                state.survey.send_window(channel, info.quiet_hours),
+                self._zone(contact, state.survey),
             )
             rows.append(
                 {
@@ -249,20 +250,21 @@ class RunExecutor:
 
     def _channel(
         self, spec: CampaignSpec, contact: Contact, opted: set[tuple[int, str]]
-    ) -> str | None:
+    ) -> ChannelInfo | None:
         """The campaign's channel, else the best one that reaches the contact and is not opted
         out (an opted-out one if every reachable channel is: its row records the opt-out)."""
         if spec.channel is not None:
-            if spec.channel in self.channels and address_on(contact, spec.channel):
-                return spec.channel
+            for info in self.channels:
+                if info.name == spec.channel and info.reaches(contact):
+                    return info
             return None
         fallback = None
-        for channel in self.channels:
-            if not address_on(contact, channel):
+        for info in self.channels:
+            if not info.reaches(contact):
                 continue
-            if (contact.id or 0, channel) not in opted:
-                return channel
-            fallback = fallback or channel
+            if (contact.id or 0, info.name) not in opted:
+                return info
+            fallback = fallback or info
         return fallback
 
     def _zone(self, contact: Contact, survey: Survey) -> ZoneInfo:

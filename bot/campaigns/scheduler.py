@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.campaigns.management import Campaigns, spec_of
 from bot.campaigns.runs import PAGE_SIZE, Progress
 from bot.campaigns.schedule import trigger_for
+from channels.base import ChannelInfo
 from storage.models import CampaignRun
 from storage.uow import UnitOfWork
 
@@ -47,7 +48,7 @@ class CampaignScheduler:
         *,
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
-        channels_on: set[str],
+        channels: Sequence[ChannelInfo],
         holder: str,
         lease_seconds: float = 30,
         poll_seconds: float = 5,
@@ -64,7 +65,7 @@ class CampaignScheduler:
         self.campaigns = Campaigns(
             sessions=sessions,
             clock=clock,
-            channels_on=channels_on,
+            channels=channels,
             run_lease_seconds=run_lease_seconds,
             page_size=page_size,
         )

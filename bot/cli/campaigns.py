@@ -47,16 +47,16 @@ def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
     """Open the database, hand `work` a `Campaigns`, and turn refusals into exit 1."""
     from bot.campaigns.management import Campaigns
     from bot.runtime.database import open_database
-    from bot.wiring import all_wirings
+    from bot.wiring import registry
 
     settings = load_settings()
-    channels_on = {"web", *(w.name for w in all_wirings() if w.configured(settings))}
+    channels = tuple(wiring.info for wiring in registry.configured(settings))
 
     async def main() -> T:
         engine, sessions = await open_database(settings)
         try:
             campaigns = Campaigns(
-                sessions=sessions, clock=utcnow, channels_on=channels_on, page_size=1000
+                sessions=sessions, clock=utcnow, channels=channels, page_size=1000
             )
             return await work(campaigns)
         finally:

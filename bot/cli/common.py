@@ -26,13 +26,21 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def load_settings(**overrides: Any) -> Settings:
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(
             f"SURVEYBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         )
         fail(f"invalid settings: {problems}")
+    # The registry loads every channel's wiring: imported when a command runs, so --help is quick.
+    from bot.wiring import registry
+
+    try:
+        registry.check_settings(settings)
+    except ValueError as exc:
+        fail(f"invalid settings: {exc}")
+    return settings
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

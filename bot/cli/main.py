@@ -62,9 +62,9 @@ def serve(
     # Worker processes read their settings from the environment: pass the options on.
     os.environ["SURVEYBOT_HOST"] = settings.host
     os.environ["SURVEYBOT_PORT"] = str(settings.port)
-    from bot.wiring import all_wirings
+    from bot.wiring import registry
 
-    channels_on = ["web", *(w.name for w in all_wirings() if w.configured(settings))]
+    channels_on = [wiring.name for wiring in registry.configured(settings)]
     out.print(
         f"surveybot on http://{settings.host}:{settings.port} "
         f"(database {_masked_url(settings.database_url)}; links to {settings.base_url()}; "

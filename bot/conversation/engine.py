@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.talk import Talk
-from channels.base import InboundMessage, OutboundMessage
+from channels.base import ChannelInfo, InboundMessage, OutboundMessage
 from storage.models import Invitation, InvitationStatus, Message, Response, Step
 from storage.repositories.invitations import Conversation
 from storage.repositories.surveys import to_domain
@@ -71,10 +71,12 @@ class ConversationEngine:
         *,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
+        catalog: Sequence[ChannelInfo],
         max_reprompts: int = 2,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._infos = {info.name: info for info in catalog}
         self._max_reprompts = max_reprompts
 
     async def handle(
@@ -145,7 +147,10 @@ class ConversationEngine:
     ) -> Conversation | None:
         if invitation_id is not None:
             return await uow.invitations.conversation(invitation_id, lock=True)
-        contact = await uow.contacts.by_address(inbound.channel, inbound.address)
+        info = self._infos.get(inbound.channel)
+        if info is None or info.address is None:
+            return None  # a link-only channel names its conversation (invitation_id)
+        contact = await uow.contacts.by_address(info.address, inbound.address)
         if contact is None or contact.id is None:
             return None
         latest = await uow.invitations.latest_open(contact.id, inbound.channel)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from bot.conversation.talk import Talk
 from channels.base import (
     Channel,
     ChannelError,
+    ChannelInfo,
     OutboundMessage,
     PermanentSendError,
     SendResult,
@@ -34,11 +35,10 @@ from channels.base import (
 )
 from storage.models import InvitationStatus, Step
 from storage.records import ContactRecord, InvitationRecord, InvitationView
-from storage.repositories.contacts import address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey
-from surveys.quiet_hours import next_allowed
+from surveys.quiet_hours import Window, next_allowed
 
 log = logging.getLogger("bot.dispatcher")
 Status = InvitationStatus
@@ -102,6 +102,7 @@ class Dispatcher:
         *,
         sessions: async_sessionmaker[AsyncSession],
         channels: Mapping[str, Channel],
+        catalog: Sequence[ChannelInfo],
         clock: Callable[[], datetime],
         prepare: Callable[[OutboundMessage, InvitationView], OutboundMessage],
         invitation_ttl: timedelta,
@@ -115,6 +116,7 @@ class Dispatcher:
     ) -> None:
         self._sessions = sessions
         self._channels = channels
+        self._infos = {info.name: info for info in catalog}
         self._clock = clock
         self._prepare = prepare
         self._ttl = invitation_ttl
@@ -251,11 +253,11 @@ class Dispatcher:
         invitation = job.invitation
         if invitation.channel not in self._channels:
             return "fail", {"error": f"the {invitation.channel} channel is not configured"}
-        if not self._address(invitation, job.contact):
+        if invitation.channel not in self._infos or not self._address(invitation, job.contact):
             return "fail", {"error": f"the contact has no address on {invitation.channel}"}
         if job.opted_out:  # checked again at send time: the contact may have opted out since
             return "cancel", {"reason": "opted_out"}
-        allowed_at = next_allowed(now, job.survey.send_window(invitation.channel), job.zone)
+        allowed_at = next_allowed(now, self._window(job), job.zone)
         if allowed_at > now:  # a retry, a late claim or a reminder may fall in quiet hours
             return "defer", {"at": allowed_at}
         return None
@@ -404,13 +406,12 @@ class Dispatcher:
     ) -> datetime | None:
         """When reminder `number` is due, or None (no more reminders, or the survey closes first)."""
         survey, invitation = job.survey, job.invitation
-        # The web chat cannot reach anyone by itself: it has nothing to remind with.
-        if number > survey.reminders or invitation.channel == "web":
+        # A link-only channel (the web chat) cannot reach anyone by itself: nothing to remind.
+        info = self._infos.get(invitation.channel)
+        if number > survey.reminders or info is None or not info.reaches_by_itself:
             return None
         due = next_allowed(
-            sent_at + timedelta(hours=survey.reminder_delay(number)),
-            survey.send_window(invitation.channel),
-            job.zone,
+            sent_at + timedelta(hours=survey.reminder_delay(number)), self._window(job), job.zone
         )
         closes = expires_at or invitation.expires_at
         return due if closes is None or due < closes else None
@@ -483,9 +484,13 @@ class Dispatcher:
             return retry_after
         return self._retry_base * 2 ** max(0, attempts - 1)
 
-    @staticmethod
-    def _address(invitation: InvitationRecord, contact: ContactRecord) -> str | None:
-        # On the web the conversation itself is the address (its link carries the id).
-        if invitation.channel == "web":
-            return invitation.id
-        return address_on(contact, invitation.channel)
+    def _window(self, job: Job) -> Window | None:
+        info = self._infos.get(job.invitation.channel)
+        return job.survey.send_window(job.invitation.channel, info.quiet_hours if info else None)
+
+    def _address(self, invitation: InvitationRecord, contact: ContactRecord) -> str | None:
+        info = self._infos.get(invitation.channel)
+        if info is None:
+            return None
+        # On a link-only channel the conversation itself is the address (its link carries the id).
+        return invitation.id if info.address is None else info.address_of(contact)

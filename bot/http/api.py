@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from bot.contacts.schemas import ContactIn
 from bot.errors import Conflict, NotFound, Unprocessable
-from bot.http.deps import ReadUowDep, ServicesDep, UowDep, require_api_key
+from bot.http.deps import ReadUowDep, UowDep, require_api_key
 from bot.http.schemas import (
     ApiError,
     CancelledManyOut,
@@ -24,6 +24,8 @@ from bot.http.schemas import (
 )
 from bot.http.triggers import trigger_and_answer
 from bot.reports.scores import PeriodError, build_report, parse_bound
+from bot.runtime.services import ServicesDep
+from bot.wiring.telegram import TelegramLinkOut, telegram_link
 from storage.models import Contact, Invitation, InvitationStatus, SurveyRow
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -96,6 +98,13 @@ def build_api_router() -> APIRouter:
         count = await uow.invitations.cancel_pending_for_contact(contact.id, services.clock())
         await uow.commit()
         return CancelledManyOut(cancelled=count)
+
+    @router.get(
+        "/contacts/{external_id}/telegram-link", response_model=TelegramLinkOut, tags=["contacts"]
+    )
+    async def get_telegram_link(external_id: str, services: ServicesDep) -> TelegramLinkOut:
+        """A `https://t.me/<bot>?start=<payload>` link that connects this contact's chat."""
+        return await telegram_link(services, external_id)
 
     @router.get("/responses", response_model=ResponsesOut, tags=["responses"])
     async def list_responses(

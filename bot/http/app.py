@@ -13,12 +13,11 @@ from bot.errors import ServiceError
 from bot.http.api import build_api_router
 from bot.http.campaigns import build_campaigns_router
 from bot.http.hooks import build_hooks_router
-from bot.http.webchat import build_webchat_router
 from bot.runtime.services import utc_now
 from bot.runtime.settings import Settings
 from bot.startup.background import start_background
 from bot.startup.bootstrap import build_services
-from bot.wiring import all_wirings
+from bot.wiring import registry
 from channels.base import Channel
 
 
@@ -51,9 +50,8 @@ def create_app(
     )
     app.include_router(build_api_router())
     app.include_router(build_campaigns_router())
-    app.include_router(build_webchat_router())
     app.include_router(build_hooks_router())
-    for wiring in all_wirings():
+    for wiring in registry.WIRINGS:
         app.include_router(wiring.router())
 
     @app.exception_handler(ServiceError)

@@ -18,8 +18,9 @@ from bot.campaigns.schemas import (
     campaign_out,
     run_out,
 )
-from bot.http.deps import ServicesDep, require_api_key
+from bot.http.deps import require_api_key
 from bot.http.schemas import ApiError
+from bot.runtime.services import ServicesDep
 from surveys.campaigns import CampaignSpec
 
 log = logging.getLogger("bot.campaigns")
@@ -31,9 +32,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def get_campaigns(services: ServicesDep) -> Campaigns:
-    return Campaigns(
-        sessions=services.sessions, clock=services.clock, channels_on=services.channels_on
-    )
+    return Campaigns(sessions=services.sessions, clock=services.clock, channels=services.catalog)
 
 
 CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]

@@ -5,22 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from bot.runtime.services import Services
+from bot.runtime.services import ServicesDep
 from storage.models import ApiKey
 from storage.uow import UnitOfWork
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `surveybot apikey create`")
-
-
-async def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_uow(services: ServicesDep) -> AsyncIterator[UnitOfWork]:

@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import NotFound
-from bot.http.deps import ServicesDep
 from bot.http.schemas import ApiError, TriggerIn, TriggerOut
 from bot.http.triggers import trigger_and_answer
 from bot.invitations.helpdesk import (
@@ -24,6 +23,7 @@ from bot.invitations.helpdesk import (
     check_zendesk,
     zendesk_trigger,
 )
+from bot.runtime.services import ServicesDep
 
 log = logging.getLogger("bot.hooks")
 

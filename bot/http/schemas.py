@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from bot.contacts.schemas import ContactIn, Properties
 from bot.invitations.triggers import TriggerCommand
+from bot.wiring import registry
 
-ChannelName = Literal["web", "sms", "email", "telegram"]
+
+def _known_channel(value: str) -> str:
+    if value not in registry.names():
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", {"expected": registry.expected()}
+        )
+    return value
+
+
+# A channel surveybot has (on or not: a channel that is off is refused by the service, naming it).
+ChannelName = Annotated[
+    str,
+    AfterValidator(_known_channel),
+    WithJsonSchema({"type": "string", "enum": list(registry.names())}),
+]
 
 
 class ContactOut(BaseModel):

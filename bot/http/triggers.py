@@ -13,7 +13,7 @@ async def trigger_and_answer(services: Services, body: TriggerIn | TriggerComman
         services.sessions,
         body.command() if isinstance(body, TriggerIn) else body,
         now=services.clock(),
-        channels_on=services.channels_on,
+        channels=services.catalog,
     )
     invitation = result.invitation
     if (
@@ -22,10 +22,10 @@ async def trigger_and_answer(services: Services, body: TriggerIn | TriggerComman
         and invitation.send_at <= services.clock()
     ):
         services.dispatcher.wake()
+    # A channel with no address of its own is reached through the link handed back here.
+    link_only = any(i.name == invitation.channel and i.address is None for i in services.catalog)
     link = (
-        services.links.url(invitation.id)
-        if invitation.channel == "web" and invitation.status != "skipped"
-        else None
+        services.links.url(invitation.id) if link_only and invitation.status != "skipped" else None
     )
     return TriggerOut(
         invitation_id=invitation.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,14 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.contacts.schemas import ContactIn, Properties
 from bot.errors import NotFound, Unprocessable
+from channels.base import ChannelInfo
 from storage.models import Contact, Invitation, InvitationStatus
-from storage.repositories.contacts import ADDRESS_COLUMNS, address_on
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.eligibility import decide, sampled_in, throttle_start
 from surveys.quiet_hours import next_allowed
-
-CHANNEL_PREFERENCE = ("telegram", "sms", "email", "web")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +39,16 @@ class TriggerResult:
     created: bool
 
 
-async def _best_channel(uow: UnitOfWork, contact: Contact, channels_on: set[str]) -> str:
-    """Telegram if linked, then SMS, then email, then web — skipping opted-out channels."""
-    for channel in CHANNEL_PREFERENCE:
-        if channel not in channels_on or not address_on(contact, channel):
+async def _best_channel(
+    uow: UnitOfWork, contact: Contact, channels: Sequence[ChannelInfo]
+) -> ChannelInfo:
+    """The best channel that reaches the contact and is not opted out (the link-only one last)."""
+    for info in channels:
+        if not info.reaches(contact):
             continue
-        if channel == "web" or not await uow.opt_outs.is_opted_out(contact.id or 0, channel):
-            return channel
-    return "web"
+        if info.address is None or not await uow.opt_outs.is_opted_out(contact.id or 0, info.name):
+            return info
+    return next(info for info in channels if info.address is None)
 
 
 def trigger_key(request: TriggerCommand) -> str:
@@ -59,7 +60,11 @@ def trigger_key(request: TriggerCommand) -> str:
 
 
 async def create_invitation(
-    uow: UnitOfWork, request: TriggerCommand, *, now: datetime, channels_on: set[str]
+    uow: UnitOfWork,
+    request: TriggerCommand,
+    *,
+    now: datetime,
+    channels: Sequence[ChannelInfo],
 ) -> TriggerResult:
     """Decide and record one trigger inside the caller's transaction (the caller commits)."""
     row = await uow.surveys.get_by_key(request.survey)
@@ -75,15 +80,17 @@ async def create_invitation(
         existing = await uow.invitations.get_by_idempotency_key(request.idempotency_key)
         if existing is not None:
             return TriggerResult(existing, created=False)
-    channel = request.channel or await _best_channel(uow, contact, channels_on)
-    if channel not in channels_on:
+    on = {info.name: info for info in channels}
+    if request.channel is not None and request.channel not in on:
         raise Unprocessable(
-            f"the {channel} channel is not configured on this server", field="channel"
+            f"the {request.channel} channel is not configured on this server", field="channel"
         )
-    if not address_on(contact, channel):
+    info = on[request.channel] if request.channel else await _best_channel(uow, contact, channels)
+    channel = info.name
+    if not info.reaches(contact):
         raise Unprocessable(
-            f"the contact has no {ADDRESS_COLUMNS[channel]} to reach them on {channel}",
-            field=f"contact.{ADDRESS_COLUMNS[channel]}",
+            f"the contact has no {info.address} to reach them on {channel}",
+            field=f"contact.{info.address}",
         )
     contact_id = contact.id or 0
     since = throttle_start(now, survey.throttle_days)
@@ -95,7 +102,7 @@ async def create_invitation(
     )
     send_at = next_allowed(
         now + timedelta(seconds=request.delay_seconds),
-        survey.send_window(channel),
+        survey.send_window(channel, info.quiet_hours),
         ZoneInfo(contact.timezone or survey.timezone),
     )
     invitation = Invitation(
@@ -120,12 +127,12 @@ async def trigger(
     request: TriggerCommand,
     *,
     now: datetime,
-    channels_on: set[str],
+    channels: Sequence[ChannelInfo],
 ) -> TriggerResult:
     """Run one trigger in its own transaction; a replayed idempotency key returns the first."""
     try:
         async with UnitOfWork(sessions) as uow:
-            result = await create_invitation(uow, request, now=now, channels_on=channels_on)
+            result = await create_invitation(uow, request, now=now, channels=channels)
             await uow.commit()
             return result
     except IntegrityError:

@@ -1,4 +1,4 @@
-"""The service container: everything a running surveybot holds, built once by `bot.startup`."""
+"""The service container: everything a running surveybot holds (built once by `bot.startup`)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.conversation.engine import ConversationEngine
 from bot.delivery.outbox import Dispatcher
 from bot.runtime.settings import Settings
-from channels.base import Channel
+from channels.base import Channel, ChannelInfo
 from channels.web import ChatLinks
 
 log = logging.getLogger("bot")
@@ -34,6 +35,8 @@ class Services:
     read_sessions: async_sessionmaker[AsyncSession]
     links: ChatLinks
     channels: dict[str, Channel]
+    # The descriptions of the channels that are on, best first (the order a channel is chosen in).
+    catalog: tuple[ChannelInfo, ...]
     conversation: ConversationEngine
     dispatcher: Dispatcher
     clock: Callable[[], datetime]
@@ -73,3 +76,12 @@ class Services:
         for channel in self.channels.values():
             await channel.close()
         await self.engine.dispose()
+
+
+async def get_services(request: Request) -> Services:
+    """How a route reaches the running services: they hang off the app's state."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

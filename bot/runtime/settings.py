@@ -34,11 +34,11 @@ class Settings(BaseSettings):
     surveys_file: Path | None = None
     # Whether this process competes to run the campaign scheduler (one per database runs it).
     scheduler: bool = True
-    # Sends per second per channel, shared by every worker on the database (0: no limit).
-    # Telegram allows about 30/s per bot; a US long code about 1 SMS segment/s.
-    telegram_rate_per_second: float = Field(default=30, ge=0)
-    sms_rate_per_second: float = Field(default=1, ge=0)
-    email_rate_per_second: float = Field(default=10, ge=0)
+    # Sends per second per channel, shared by every worker on the database (0: no limit);
+    # unset, each channel's own default (its description in bot.wiring) applies.
+    telegram_rate_per_second: float | None = Field(default=None, ge=0)
+    sms_rate_per_second: float | None = Field(default=None, ge=0)
+    email_rate_per_second: float | None = Field(default=None, ge=0)
     log_level: str = "INFO"
 
     # Telegram (aiogram): on when the token is set; webhook mode when the secret is set.
@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     webhook_secrets: dict[str, SecretStr] = {}
     zendesk_webhook_secret: SecretStr | None = None
     helpdesk_survey: str | None = None
-    helpdesk_channel: Literal["web", "sms", "email", "telegram"] | None = None
+    helpdesk_channel: str | None = None  # a channel's name (checked against bot.wiring.registry)
     helpdesk_delay_seconds: int = Field(default=86400, ge=0, le=90 * 24 * 3600)
 
     @field_validator("database_url")
@@ -118,12 +118,10 @@ class Settings(BaseSettings):
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         return value if text and text.strip() else None
 
-    def rate_limits(self) -> dict[str, float]:
-        return {
-            "telegram": self.telegram_rate_per_second,
-            "sms": self.sms_rate_per_second,
-            "email": self.email_rate_per_second,
-        }
+    def rate_for(self, channel: str, default: float) -> float:
+        """The channel's sends per second: its SURVEYBOT_<CHANNEL>_RATE_PER_SECOND, else `default`."""
+        rate = getattr(self, f"{channel}_rate_per_second", None)
+        return default if rate is None else float(rate)
 
     def base_url(self) -> str:
         """Where links point: SURVEYBOT_PUBLIC_URL, or the address serve listens on."""

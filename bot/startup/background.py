@@ -15,7 +15,7 @@ async def start_background(services: Services, *, channel_tasks: bool = True) ->
         scheduler = CampaignScheduler(
             sessions=services.sessions,
             clock=services.clock,
-            channels_on=services.channels_on,
+            channels=services.catalog,
             holder=default_holder(),
         )
         services.spawn(scheduler.run(), "scheduler")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.conversation.engine import ConversationEngine
@@ -12,18 +11,18 @@ from bot.runtime.database import open_database
 from bot.runtime.services import Services, utc_now
 from bot.runtime.settings import Settings
 from bot.runtime.survey_files import load_surveys, read_survey_file
-from bot.wiring import all_wirings
+from bot.wiring import registry
 from bot.wiring.base import ChannelWiring
 from channels.base import Channel, OutboundMessage
-from channels.web import ChatLinks, WebChannel
+from channels.web import ChatLinks
 from storage.database import read_session_factory
 from storage.records import InvitationView
 from storage.secrets import instance_secret
 
 
 def configured_wirings(settings: Settings) -> dict[str, ChannelWiring]:
-    """The wirings of the channels whose settings are present."""
-    return {wiring.name: wiring for wiring in all_wirings() if wiring.configured(settings)}
+    """The wirings of the channels whose settings are present, best first."""
+    return {wiring.name: wiring for wiring in registry.configured(settings)}
 
 
 async def build_services(
@@ -38,17 +37,18 @@ async def build_services(
         if settings.secret_key is not None
         else await instance_secret(sessions, "link-signing")
     )
+    registry.check_settings(settings)
     links = ChatLinks(secret=secret, base_url=settings.base_url())
-    all_channels: dict[str, Channel] = {"web": WebChannel()}
     wirings = configured_wirings(settings)
-    for name, wiring in wirings.items():
-        all_channels[name] = wiring.build(settings, secret=secret)
+    all_channels: dict[str, Channel] = {
+        name: wiring.build(settings, secret=secret) for name, wiring in wirings.items()
+    }
     all_channels.update(channels or {})
+    # Best first; a channel handed in (tests, benchmarks) counts as on even without its settings.
+    catalog = tuple(w.info for w in registry.WIRINGS if w.name in all_channels)
 
     def prepare(message: OutboundMessage, invitation: InvitationView) -> OutboundMessage:
-        """Finish a rendered question for its channel: the chat link, or the wiring's additions."""
-        if invitation.channel == "web":
-            return replace(message, link=links.url(invitation.id))
+        """Finish a rendered question for its channel: links, headers, what the wiring adds."""
         wiring = wirings.get(invitation.channel)
         if wiring is None:
             return message
@@ -66,10 +66,11 @@ async def build_services(
         lease_seconds=settings.lease_seconds,
         max_attempts=settings.max_send_attempts,
         retry_base_seconds=settings.retry_base_seconds,
-        rate_limits=settings.rate_limits(),
+        catalog=catalog,
+        rate_limits={info.name: settings.rate_for(info.name, info.send_rate) for info in catalog},
     )
     conversation = ConversationEngine(
-        sessions=sessions, clock=clock, max_reprompts=settings.max_reprompts
+        sessions=sessions, clock=clock, catalog=catalog, max_reprompts=settings.max_reprompts
     )
     services = Services(
         settings=settings,
@@ -78,6 +79,7 @@ async def build_services(
         read_sessions=read_session_factory(engine),
         links=links,
         channels=all_channels,
+        catalog=catalog,
         conversation=conversation,
         dispatcher=dispatcher,
         clock=clock,

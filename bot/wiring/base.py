@@ -1,23 +1,24 @@
-"""The shape of a channel wiring: how a channel is configured, built, routed and run."""
+"""The shape of a channel wiring: its description, and how it is configured, built, routed, run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from fastapi import APIRouter
 
+from bot.runtime.services import Services
 from bot.runtime.settings import Settings
-from channels.base import Channel, OutboundMessage
+from channels.base import Channel, ChannelInfo, OutboundMessage
 from storage.records import InvitationView
-
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
 
 
 class ChannelWiring(Protocol):
     """One channel's place in the service. Webhook routes answer 404 while it is off."""
 
-    name: str
+    info: ChannelInfo
+
+    @property
+    def name(self) -> str: ...
 
     def configured(self, settings: Settings) -> bool:
         """Whether the channel's settings are present (then it is switched on)."""
@@ -45,3 +46,29 @@ class ChannelWiring(Protocol):
     async def run(self, services: Services, channel: Channel) -> None:
         """Background work while the service runs (e.g. long polling); return at once if none."""
         ...
+
+
+class Wiring:
+    """Defaults for a wiring: no routes, nothing to add to a message, no background work."""
+
+    info: ChannelInfo
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def router(self) -> APIRouter:
+        return APIRouter()
+
+    def prepare(
+        self,
+        message: OutboundMessage,
+        invitation: InvitationView,
+        *,
+        settings: Settings,
+        secret: str,
+    ) -> OutboundMessage:
+        return message
+
+    async def run(self, services: Services, channel: Channel) -> None:
+        return None

@@ -7,25 +7,32 @@ page markup in bot.wiring.email_pages.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
 from bot.runtime.settings import Settings
+from bot.wiring.base import Wiring
 from bot.wiring.email_pages import page_locale, text
 from bot.wiring.email_web import EmailLinks, build_email_router
-from channels.base import Channel, OutboundMessage
+from channels.base import Channel, ChannelInfo, OutboundMessage
 from channels.email import EmailChannel
 from storage.records import InvitationView
 
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
+INFO = ChannelInfo(
+    name="email",
+    address="email",
+    send_rate=10,
+    quiet_hours=None,  # mail waits in the inbox: no quiet hours by default
+    max_text=None,
+    buttons=True,  # one signed rating link per scale point
+    links=True,
+)
 
 
-class EmailWiring:
+class EmailWiring(Wiring):
     """SMTP sending on when SURVEYBOT_SMTP_HOST and SURVEYBOT_SMTP_FROM are set."""
 
-    name = "email"
+    info = INFO
 
     def configured(self, settings: Settings) -> bool:
         return bool(settings.smtp_host and settings.smtp_from)
@@ -68,9 +75,6 @@ class EmailWiring:
             low, high = message.choices[0].value, message.choices[-1].value
             hint = text("email.hint", locale, low=low, high=high)
         return replace(message, metadata=metadata, choices_hint=hint)
-
-    async def run(self, services: Services, channel: Channel) -> None:
-        return None  # sending happens in the dispatcher; nothing runs in the background
 
 
 WIRING = EmailWiring()

@@ -13,25 +13,22 @@ import json
 import logging
 import re
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from bot.http.deps import ServicesDep
-from bot.http.webchat import HEADERS
+from bot.runtime.services import Services, ServicesDep
 from bot.wiring.email_pages import STATIC, page_locale, rate_page, refusal_page, unsubscribe_page
+from bot.wiring.web import HEADERS
 from channels.base import InboundMessage
 from channels.web import InvalidLink
 from storage.models import InvitationStatus, Step
 from storage.repositories.invitations import Conversation
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
 
 log = logging.getLogger("bot.wiring.email")
 

@@ -19,20 +19,29 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversation.inbound import receive
-from bot.http.deps import ServicesDep
-from bot.runtime.services import Services
+from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
-from channels.base import Channel, InboundMessage, OutboundMessage, degrade_to_text
+from bot.wiring.base import Wiring
+from channels.base import Channel, ChannelInfo, InboundMessage, degrade_to_text
 from channels.sms import SmsChannel, mask_phone, suppresses
 from storage.models import InvitationStatus, Message
-from storage.records import InvitationView
 from storage.uow import UnitOfWork
 from surveys.keywords import Intent, detect_intent
 from surveys.texts import builtin
 
 log = logging.getLogger("bot.sms")
 
-CHANNEL = "sms"
+ADDRESS = "phone"  # the contact's field that SMS reaches
+INFO = ChannelInfo(
+    name="sms",
+    address=ADDRESS,
+    send_rate=1,  # about one segment per second from a US long code
+    quiet_hours=("09:00", "20:00"),  # the strictest US window (CT; FL, OK, MD, MS, NJ end at 20)
+    max_text=1600,  # Twilio refuses longer bodies
+    buttons=False,
+    links=True,
+)
+CHANNEL = INFO.name
 INBOUND_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -51,10 +60,10 @@ STATUS_RANK = {
 }
 
 
-class SmsWiring:
+class SmsWiring(Wiring):
     """Twilio SMS: on when the account SID, auth token and a sender are set."""
 
-    name = CHANNEL
+    info = INFO
 
     def configured(self, settings: Settings) -> bool:
         token = settings.twilio_auth_token
@@ -90,19 +99,6 @@ class SmsWiring:
 
     def router(self) -> APIRouter:
         return build_router(self)
-
-    def prepare(
-        self,
-        message: OutboundMessage,
-        invitation: InvitationView,
-        *,
-        settings: Settings,
-        secret: str,
-    ) -> OutboundMessage:
-        return message
-
-    async def run(self, services: Services, channel: Channel) -> None:
-        return None
 
 
 WIRING = SmsWiring()
@@ -186,7 +182,7 @@ async def keyword_outside_conversation(services: Services, inbound: InboundMessa
     if detect_intent(inbound.text) not in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP):
         return []
     async with UnitOfWork(services.sessions) as uow:
-        contact = await uow.contacts.by_address(CHANNEL, inbound.address)
+        contact = await uow.contacts.by_address(ADDRESS, inbound.address)
         if contact is None or contact.id is None:
             return []
         intent = detect_intent(inbound.text, contact.locale)

@@ -14,22 +14,31 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Request, status
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import NotFound
-from bot.http.deps import ServicesDep, require_api_key
+from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
-from channels.base import Channel, ChannelError, OutboundMessage
+from bot.wiring.base import Wiring
+from channels.base import Channel, ChannelError, ChannelInfo, OutboundMessage
 from storage.records import InvitationView
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
     from channels.telegram import TelegramChannel
 
 log = logging.getLogger("bot.telegram")
 
+INFO = ChannelInfo(
+    name="telegram",
+    address="telegram_chat_id",
+    send_rate=30,  # about 30 messages a second per bot
+    quiet_hours=("09:00", "20:00"),
+    max_text=4096,  # Telegram refuses longer messages
+    buttons=True,
+    links=True,
+)
 WEBHOOK_PATH = "/webhooks/telegram"
 LINK_TTL = timedelta(days=7)
 POLL_TIMEOUT = 25  # seconds getUpdates holds the connection open when there is nothing new
@@ -45,7 +54,7 @@ class TelegramLinkOut(BaseModel):
 
 
 def telegram_channel(services: Services) -> TelegramChannel | None:
-    channel = services.channels.get("telegram")
+    channel = services.channels.get(INFO.name)
     if channel is None:
         return None
     from channels.telegram import TelegramChannel
@@ -88,34 +97,27 @@ def build_router() -> APIRouter:
             background.add_task(followup)
         return {"ok": True}
 
-    @router.get(
-        "/api/v1/contacts/{external_id}/telegram-link",
-        response_model=TelegramLinkOut,
-        dependencies=[Depends(require_api_key)],
-        tags=["contacts"],
-    )
-    async def telegram_link(external_id: str, services: ServicesDep) -> TelegramLinkOut:
-        """A `https://t.me/<bot>?start=<payload>` link that connects this contact's chat."""
-        channel = telegram_channel(services)
-        if channel is None:
-            raise NotFound("the telegram channel is not configured on this server", field="channel")
-        async with UnitOfWork(services.read_sessions) as uow:
-            contact = await uow.contacts.get_by_external_id(external_id)
-        if contact is None or contact.id is None:
-            raise NotFound(f"contact {external_id!r} does not exist", field="external_id")
-        try:
-            username = await channel.username()
-        except ChannelError as exc:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"getMe failed: {exc}") from exc
-        expires_at = (services.clock() + LINK_TTL).replace(microsecond=0)
-        from channels.telegram import LinkPayloads
-
-        payload = LinkPayloads(services.secret).sign(contact.id, expires_at)
-        return TelegramLinkOut(
-            link=f"https://t.me/{username}?start={payload}", expires_at=expires_at
-        )
-
     return router
+
+
+async def telegram_link(services: Services, external_id: str) -> TelegramLinkOut:
+    """A `https://t.me/<bot>?start=<payload>` link that connects this contact's chat."""
+    channel = telegram_channel(services)
+    if channel is None:
+        raise NotFound("the telegram channel is not configured on this server", field="channel")
+    async with UnitOfWork(services.read_sessions) as uow:
+        contact = await uow.contacts.get_by_external_id(external_id)
+    if contact is None or contact.id is None:
+        raise NotFound(f"contact {external_id!r} does not exist", field="external_id")
+    try:
+        username = await channel.username()
+    except ChannelError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"getMe failed: {exc}") from exc
+    expires_at = (services.clock() + LINK_TTL).replace(microsecond=0)
+    from channels.telegram import LinkPayloads
+
+    payload = LinkPayloads(services.secret).sign(contact.id, expires_at)
+    return TelegramLinkOut(link=f"https://t.me/{username}?start={payload}", expires_at=expires_at)
 
 
 async def _until_done(op: Callable[[], Awaitable[None]], what: str) -> None:
@@ -171,10 +173,10 @@ async def poll(
                     log.exception("Telegram replies for update %d failed", update.update_id)
 
 
-class TelegramWiring:
+class TelegramWiring(Wiring):
     """On when SURVEYBOT_TELEGRAM_BOT_TOKEN is set; webhook mode when the webhook secret is too."""
 
-    name = "telegram"
+    info = INFO
 
     def configured(self, settings: Settings) -> bool:
         token = settings.telegram_bot_token

@@ -12,13 +12,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from aiogram.types import CallbackQuery, Message, Update
 from sqlalchemy import update as sql_update
 from sqlmodel import col
 
 from bot.conversation.inbound import receive
+from bot.runtime.services import Services
 from channels.base import (
     ChannelError,
     InboundMessage,
@@ -32,13 +32,11 @@ from storage.uow import UnitOfWork
 from surveys.keywords import Intent, detect_intent
 from surveys.texts import builtin
 
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
-
 log = logging.getLogger("bot.telegram")
 
 Followup = Callable[[], Awaitable[None]]
 CHANNEL = "telegram"
+CHAT = "telegram_chat_id"  # the contact's field a chat is linked in
 MAX_REPLY_WAIT = 30.0  # a rate-limited reply waits this long at most, then is dropped (logged)
 
 
@@ -126,7 +124,7 @@ async def _on_stop(
     services: Services, channel: TelegramChannel, chat: str, inbound_id: str, received: datetime
 ) -> Followup | None:
     async with UnitOfWork(services.sessions) as uow:
-        contact = await uow.contacts.by_address(CHANNEL, chat)
+        contact = await uow.contacts.by_address(CHAT, chat)
         if not await _store(uow, chat, "/stop", inbound_id, received, contact):
             return None
         if contact is not None and contact.id is not None:
@@ -222,7 +220,7 @@ async def _store(
 
 async def _opt_in(uow: UnitOfWork, chat: str) -> list[OutboundMessage]:
     """Lift the chat's contact's Telegram opt-out (the caller commits); the confirmation if any."""
-    contact = await uow.contacts.by_address(CHANNEL, chat)
+    contact = await uow.contacts.by_address(CHAT, chat)
     if contact is None or contact.id is None:
         return []
     if not await uow.opt_outs.remove(contact.id, CHANNEL):
@@ -277,7 +275,7 @@ async def _send_one(
 
 async def _suppress(services: Services, chat: str) -> None:
     async with UnitOfWork(services.sessions) as uow:
-        contact = await uow.contacts.by_address(CHANNEL, chat)
+        contact = await uow.contacts.by_address(CHAT, chat)
         if contact is not None and contact.id is not None:
             await uow.opt_outs.add(contact.id, CHANNEL, source="provider")
             await uow.commit()

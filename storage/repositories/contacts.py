@@ -10,21 +10,12 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Contact, OptOut
-from storage.records import ContactView
 from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 
 CONTACT_FIELDS = ("name", "email", "phone", "telegram_chat_id", "locale", "timezone")
-ADDRESS_COLUMNS = {"sms": "phone", "email": "email", "telegram": "telegram_chat_id"}
-
-
-def address_on(contact: ContactView, channel: str) -> str | None:
-    """The contact's address on a channel; the web chat needs none (the link is the address)."""
-    column = ADDRESS_COLUMNS.get(channel)
-    if column is None:
-        return contact.external_id if channel == "web" else None
-    value: str | None = getattr(contact, column)
-    return value
+# The fields a channel can reach a contact at (each channel's description names its own).
+ADDRESS_FIELDS = ("email", "phone", "telegram_chat_id")
 
 
 class ContactRepository:
@@ -147,12 +138,11 @@ class ContactRepository:
         result = await self.session.execute(stmt.execution_options(populate_existing=True))
         return result.scalar_one_or_none()
 
-    async def by_address(self, channel: str, address: str) -> Contact | None:
-        """The contact a channel address belongs to (phone for sms, email, Telegram chat id)."""
-        column = ADDRESS_COLUMNS.get(channel)
-        if column is None:
-            return None
-        stmt = select(Contact).where(getattr(Contact, column) == address).order_by(Contact.id)
+    async def by_address(self, field: str, address: str) -> Contact | None:
+        """The contact whose address field (phone, email, telegram_chat_id) holds this address."""
+        if field not in ADDRESS_FIELDS:
+            raise ValueError(f"{field!r} is not a contact's address field")
+        stmt = select(Contact).where(getattr(Contact, field) == address).order_by(Contact.id)
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
 
     async def get(self, contact_id: int) -> Contact | None:

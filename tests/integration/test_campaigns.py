@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.campaigns.management import Campaigns
 from bot.errors import Conflict, NotFound, Unprocessable
 from bot.runtime.services import Services
+from bot.wiring import registry
 from storage.models import Campaign, CampaignRun, Contact, Invitation, RunStatus
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -20,11 +22,11 @@ from surveys.campaigns import CampaignSpec
 from tests.conftest import FakeClock, app_client, make_settings
 from tests.support import add_survey, fire
 
-ALL_CHANNELS = {"web", "telegram", "sms", "email"}
+ALL_CHANNELS = registry.infos()
 
 
 def manager(services: Services, **options: Any) -> Campaigns:
-    options.setdefault("channels_on", ALL_CHANNELS)
+    options.setdefault("channels", ALL_CHANNELS)
     return Campaigns(sessions=services.sessions, clock=services.clock, **options)
 
 
@@ -309,7 +311,7 @@ async def test_paging_through_5000_contacts(services: Services) -> None:
 
 async def test_add_validates_and_refuses(services: Services) -> None:
     await nps(services)
-    campaigns = manager(services, channels_on={"web", "email"})
+    campaigns = manager(services, channels=[i for i in ALL_CHANNELS if i.name in ("web", "email")])
     with pytest.raises(Unprocessable) as bad_cron:
         await campaigns.create(spec(cron="0 25 * * *"))
     assert bad_cron.value.field == "cron"
@@ -329,6 +331,14 @@ async def test_add_validates_and_refuses(services: Services) -> None:
     assert renamed.value.field == "name"
     async with UnitOfWork(services.sessions) as uow:
         assert len(await uow.campaigns.with_survey_keys()) == 1
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "web"])
+def test_a_campaign_channel_is_one_that_reaches_people_by_itself(channel: str) -> None:
+    campaigns = Campaigns(sessions=async_sessionmaker(), clock=FakeClock(), channels=ALL_CHANNELS)
+    with pytest.raises(Unprocessable) as refused:
+        campaigns.validate(spec(channel=channel))
+    assert refused.value.field == "channel"
 
 
 async def test_cron_weekdays_follow_crontab(services: Services) -> None:

@@ -38,7 +38,7 @@ def make(
     scheduler = CampaignScheduler(
         sessions=services.sessions,
         clock=services.clock,
-        channels_on=ALL_CHANNELS,
+        channels=ALL_CHANNELS,
         holder=default_holder(),
         lease_seconds=lease_seconds,
         poll_seconds=poll_seconds,

@@ -1,10 +1,15 @@
-"""The web chat: the page behind a signed link, its state, and the messages typed into it."""
+"""The web chat channel: the page behind a signed link, its state, and the messages typed into it.
+
+The web chat is on everywhere (it needs no settings) and has no address of its own: the signed
+link, handed to whoever triggered the survey, is the way in, so it reminds nobody by itself.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import html
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException
@@ -12,16 +17,27 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from bot.conversation.talk import Talk
-from bot.http.deps import ServicesDep
-from bot.runtime.services import Services
-from channels.base import Choice, InboundMessage
-from channels.web import InvalidLink, asset
+from bot.runtime.services import Services, ServicesDep
+from bot.runtime.settings import Settings
+from bot.wiring.base import Wiring
+from channels.base import Channel, ChannelInfo, Choice, InboundMessage, OutboundMessage
+from channels.web import ChatLinks, InvalidLink, WebChannel, asset
 from storage.models import Invitation, InvitationStatus, Message, Step
+from storage.records import InvitationView
 from storage.repositories.invitations import Conversation
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.texts import builtin, normalize_locale, ui_direction
 
+INFO = ChannelInfo(
+    name="web",
+    address=None,
+    send_rate=0,
+    quiet_hours=None,
+    max_text=None,
+    buttons=True,
+    links=True,
+)
 Status = InvitationStatus
 UI_KEYS = ("title", "send", "placeholder", "skip", "ended", "not_open", "link_invalid", "error")
 STATIC = {"chat.css": "text/css; charset=utf-8", "chat.js": "text/javascript; charset=utf-8"}
@@ -143,6 +159,35 @@ def state_of(
     }
 
 
+class WebWiring(Wiring):
+    """The web chat: always on; a question is "sent" by making it visible behind its link."""
+
+    info = INFO
+
+    def configured(self, settings: Settings) -> bool:
+        return True
+
+    def build(self, settings: Settings, *, secret: str) -> Channel:
+        return WebChannel()
+
+    def router(self) -> APIRouter:
+        return build_webchat_router()
+
+    def prepare(
+        self,
+        message: OutboundMessage,
+        invitation: InvitationView,
+        *,
+        settings: Settings,
+        secret: str,
+    ) -> OutboundMessage:
+        links = ChatLinks(secret=secret, base_url=settings.base_url())
+        return replace(message, link=links.url(invitation.id))
+
+
+WIRING = WebWiring()
+
+
 def build_webchat_router() -> APIRouter:
     router = APIRouter(prefix="/s", tags=["web chat"])
 
@@ -189,7 +234,7 @@ def build_webchat_router() -> APIRouter:
         except HTTPException as exc:
             return _refuse(exc.status_code, str(exc.detail))
         inbound = InboundMessage(
-            channel="web",
+            channel=INFO.name,
             address=invitation_id,
             text=body.text,
             provider_message_id=f"{invitation_id}:{body.client_message_id}",
