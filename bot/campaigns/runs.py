@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.invitations import decisions
 from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, Contact, InvitationStatus, Step
 from storage.repositories.surveys import to_domain
@@ -19,8 +19,7 @@ from storage.uow import UnitOfWork
 from surveys.audience import Audience
 from surveys.campaigns import CampaignSpec, due_for_person
 from surveys.definitions import Survey
-from surveys.eligibility import decide, sampled_in, throttle_start
-from surveys.quiet_hours import next_allowed
+from surveys.eligibility import throttle_start
 from surveys.spreading import Slots, plan
 
 log = logging.getLogger("bot.campaigns")
@@ -200,44 +199,45 @@ class RunExecutor:
         opted = await uow.campaign_runs.opted_out(ids, channels)
         since = throttle_start(now, state.survey.throttle_days)
         surveyed = await uow.campaign_runs.surveyed_since(ids, since) if since else set()
+        opted_by: dict[int, set[str]] = {}
+        for cid, channel in opted:
+            opted_by.setdefault(cid, set()).add(channel)
         rows = []
         for contact in members:
             index = counts.audience
             counts.audience += 1
             contact_id = contact.id or 0
-            info = self._channel(state.spec, contact, opted)
-            if info is None:
+            mine = opted_by.get(contact_id, set())
+            info = decisions.choose_channel(
+                contact, self.channels, opted_out=mine, requested=state.spec.channel
+            )
+            if isinstance(info, decisions.Unreachable):
                 counts.unreachable += 1
                 continue
-            channel = info.name
             key = invitation_key(state.campaign_id, state.run_id, contact_id)
-            decision = decide(
-                opted_out=(contact_id, channel) in opted,
-                surveyed_in_window=contact_id in surveyed,
-                sampled=sampled_in(state.survey.sample_rate, key),
-            )
-            planned = slots.at(min(index, slots.count - 1))
-            send_at = next_allowed(
-                planned,
-                state.survey.send_window(channel, info.quiet_hours),
-                self._zone(contact, state.survey),
+            decided = decisions.plan(
+                state.survey,
+                info,
+                wanted_at=slots.at(min(index, slots.count - 1)),
+                zone=decisions.zone_of(contact.timezone, state.survey.timezone),
+                opted_out=info.name in mine,
+                surveyed=contact_id in surveyed,
+                sample_key=key,
             )
             rows.append(
                 {
                     "id": uuid.uuid4().hex,
                     "survey_id": state.campaign.survey_id,
                     "contact_id": contact_id,
-                    "channel": channel,
-                    "status": InvitationStatus.SCHEDULED
-                    if decision.eligible
-                    else InvitationStatus.SKIPPED,
-                    "skip_reason": decision.reason,
+                    "channel": info.name,
+                    "status": decided.status,
+                    "skip_reason": decided.reason,
                     "step": Step.AWAITING_SCORE,
                     "reprompts": 0,
                     "attempts": 0,
                     "reminders_sent": 0,
                     "locale": contact.locale,
-                    "send_at": send_at,
+                    "send_at": decided.send_at,
                     "properties": {"campaign": state.campaign.name},
                     "idempotency_key": key,
                     "campaign_id": state.campaign_id,
@@ -247,33 +247,6 @@ class RunExecutor:
                 }
             )
         return rows
-
-    def _channel(
-        self, spec: CampaignSpec, contact: Contact, opted: set[tuple[int, str]]
-    ) -> ChannelInfo | None:
-        """The campaign's channel, else the best one that reaches the contact and is not opted
-        out (an opted-out one if every reachable channel is: its row records the opt-out)."""
-        if spec.channel is not None:
-            for info in self.channels:
-                if info.name == spec.channel and info.reaches(contact):
-                    return info
-            return None
-        fallback = None
-        for info in self.channels:
-            if not info.reaches(contact):
-                continue
-            if (contact.id or 0, info.name) not in opted:
-                return info
-            fallback = fallback or info
-        return fallback
-
-    def _zone(self, contact: Contact, survey: Survey) -> ZoneInfo:
-        if contact.timezone:
-            try:
-                return ZoneInfo(contact.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return ZoneInfo(survey.timezone)
 
     async def _finish(self, state: _Run, counts: _Counts) -> CampaignRun | None:
         """Mark the run done; the counts come from the rows, so a resumed run counts right."""

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.talk import Talk
+from bot.invitations import decisions
 from channels.base import (
     Channel,
     ChannelError,
@@ -60,7 +61,7 @@ class Job:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.contact.timezone or self.survey.timezone)
+        return decisions.zone_of(self.contact.timezone, self.survey.timezone)
 
 
 @dataclass(slots=True)

@@ -6,19 +6,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.contacts.schemas import ContactIn, Properties
 from bot.errors import NotFound, Unprocessable
+from bot.invitations import decisions
 from channels.base import ChannelInfo
-from storage.models import Contact, Invitation, InvitationStatus
+from storage.models import Invitation
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
-from surveys.eligibility import decide, sampled_in, throttle_start
-from surveys.quiet_hours import next_allowed
+from surveys.eligibility import throttle_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +36,6 @@ class TriggerCommand:
 class TriggerResult:
     invitation: Invitation
     created: bool
-
-
-async def _best_channel(
-    uow: UnitOfWork, contact: Contact, channels: Sequence[ChannelInfo]
-) -> ChannelInfo:
-    """The best channel that reaches the contact and is not opted out (the link-only one last)."""
-    for info in channels:
-        if not info.reaches(contact):
-            continue
-        if info.address is None or not await uow.opt_outs.is_opted_out(contact.id or 0, info.name):
-            return info
-    return next(info for info in channels if info.address is None)
 
 
 def trigger_key(request: TriggerCommand) -> str:
@@ -80,38 +67,28 @@ async def create_invitation(
         existing = await uow.invitations.get_by_idempotency_key(request.idempotency_key)
         if existing is not None:
             return TriggerResult(existing, created=False)
-    on = {info.name: info for info in channels}
-    if request.channel is not None and request.channel not in on:
-        raise Unprocessable(
-            f"the {request.channel} channel is not configured on this server", field="channel"
-        )
-    info = on[request.channel] if request.channel else await _best_channel(uow, contact, channels)
-    channel = info.name
-    if not info.reaches(contact):
-        raise Unprocessable(
-            f"the contact has no {info.address} to reach them on {channel}",
-            field=f"contact.{info.address}",
-        )
     contact_id = contact.id or 0
+    opted = await uow.opt_outs.channels_of(contact_id)
+    chosen = decisions.choose_channel(contact, channels, opted_out=opted, requested=request.channel)
+    if isinstance(chosen, decisions.Unreachable):
+        raise _unreachable(request, chosen)
     since = throttle_start(now, survey.throttle_days)
-    decision = decide(
-        opted_out=await uow.opt_outs.is_opted_out(contact_id, channel),
-        surveyed_in_window=since is not None
-        and await uow.invitations.surveyed_since(contact_id, since),
-        sampled=sampled_in(survey.sample_rate, trigger_key(request)),
-    )
-    send_at = next_allowed(
-        now + timedelta(seconds=request.delay_seconds),
-        survey.send_window(channel, info.quiet_hours),
-        ZoneInfo(contact.timezone or survey.timezone),
+    decided = decisions.plan(
+        survey,
+        chosen,
+        wanted_at=now + timedelta(seconds=request.delay_seconds),
+        zone=decisions.zone_of(contact.timezone, survey.timezone),
+        opted_out=chosen.name in opted,
+        surveyed=since is not None and await uow.invitations.surveyed_since(contact_id, since),
+        sample_key=trigger_key(request),
     )
     invitation = Invitation(
         survey_id=row.id or 0,
         contact_id=contact_id,
-        channel=channel,
-        status=InvitationStatus.SCHEDULED if decision.eligible else InvitationStatus.SKIPPED,
-        skip_reason=decision.reason,
-        send_at=send_at,
+        channel=chosen.name,
+        status=decided.status,
+        skip_reason=decided.reason,
+        send_at=decided.send_at,
         locale=contact.locale,
         properties=dict(request.properties or {}),
         idempotency_key=request.idempotency_key,
@@ -120,6 +97,19 @@ async def create_invitation(
     )
     await uow.invitations.add(invitation)
     return TriggerResult(invitation, created=True)
+
+
+def _unreachable(request: TriggerCommand, why: decisions.Unreachable) -> Unprocessable:
+    if why.reason == decisions.NOT_ON:
+        return Unprocessable(
+            f"the {request.channel} channel is not configured on this server", field="channel"
+        )
+    if why.channel is not None:
+        return Unprocessable(
+            f"the contact has no {why.channel.address} to reach them on {why.channel.name}",
+            field=f"contact.{why.channel.address}",
+        )
+    return Unprocessable("no channel on this server reaches the contact", field="contact")
 
 
 async def trigger(

@@ -163,6 +163,11 @@ class OptOutRepository:
         stmt = select(OptOut.id).where(OptOut.contact_id == contact_id, OptOut.channel == channel)
         return (await self.session.execute(stmt.limit(1))).first() is not None
 
+    async def channels_of(self, contact_id: int) -> set[str]:
+        """The channels the contact has opted out of."""
+        stmt = select(OptOut.channel).where(OptOut.contact_id == contact_id)
+        return set((await self.session.execute(stmt)).scalars())
+
     async def add(self, contact_id: int, channel: str, source: str) -> None:
         stmt = upsert_insert(self.session, OptOut).values(
             contact_id=contact_id, channel=channel, source=source, created_at=utcnow()
