@@ -1,1 +1,1 @@
-"""The running service: conversation engine, dispatcher, HTTP app, CLI, settings."""
+"""The running service, sorted by capability: one sub-package each (see docs/architecture.md)."""

@@ -36,7 +36,7 @@ async def fire(services: Services, survey: str = "support-csat", **body: Any) ->
 
 
 async def deliver(services: Services) -> int:
-    return await services.dispatcher.dispatch_due()
+    return await services.outbox.send_due()
 
 
 async def say(

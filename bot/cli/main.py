@@ -42,7 +42,7 @@ def serve(
         typer.Option(min=1, max=64, help="Worker processes sharing the port [default: 1]"),
     ] = None,
 ) -> None:
-    """Run migrations, then the HTTP app, the dispatcher and every configured channel."""
+    """Run migrations, then the HTTP app, the outbox sender and every configured channel."""
     import os
 
     import uvicorn
@@ -86,7 +86,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the dispatcher and the campaign scheduler without the HTTP app (for scale-out)."""
+    """Run the outbox sender and the campaign scheduler without the HTTP app (for scale-out)."""
     from bot.runtime.services import Services
     from bot.startup.worker import run_worker
 

@@ -26,10 +26,17 @@ class Talk:
     values: dict[str, Any]
     channel: str
     address: str
+    max_text: int | None = None  # the channel's limit: longer texts are cut to fit
 
     @classmethod
     def of(
-        cls, survey: Survey, contact: ContactView, invitation: InvitationView, address: str
+        cls,
+        survey: Survey,
+        contact: ContactView,
+        invitation: InvitationView,
+        address: str,
+        *,
+        max_text: int | None = None,
     ) -> Talk:
         values: dict[str, Any] = {**contact.properties, **invitation.properties}
         if contact.name:
@@ -42,6 +49,7 @@ class Talk:
             values=values,
             channel=invitation.channel,
             address=address,
+            max_text=max_text,
         )
 
     def builtin(self, key: str, **extra: Any) -> str:
@@ -56,6 +64,8 @@ class Talk:
         return render(pick(text, self.locale, self.survey.default_locale), self.values)
 
     def message(self, text: str, **kwargs: Any) -> OutboundMessage:
+        if self.max_text is not None and len(text) > self.max_text:
+            text = text[: self.max_text - 1] + "…"
         return OutboundMessage(channel=self.channel, address=self.address, text=text, **kwargs)
 
     def scale_labels(self) -> tuple[str, str] | None:

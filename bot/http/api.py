@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from bot.contacts.schemas import ContactIn
-from bot.errors import Conflict, NotFound, Unprocessable
+from bot.errors import NotFound, Unprocessable
 from bot.http.deps import ReadUowDep, UowDep, require_api_key
 from bot.http.schemas import (
     ApiError,
@@ -23,11 +23,11 @@ from bot.http.schemas import (
     TriggerOut,
 )
 from bot.http.triggers import trigger_and_answer
+from bot.invitations import cancelling
 from bot.reports.scores import PeriodError, build_report, parse_bound
 from bot.runtime.services import ServicesDep
 from bot.wiring.telegram import TelegramLinkOut, telegram_link
-from storage.models import Contact, Invitation, InvitationStatus, SurveyRow
-from storage.types import utcnow
+from storage.models import Contact, InvitationStatus, SurveyRow
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey
 
@@ -73,30 +73,32 @@ def build_api_router() -> APIRouter:
     @router.delete(
         "/invitations/{invitation_id}", response_model=CancelledOut, tags=["invitations"]
     )
-    async def cancel_invitation(invitation_id: str, uow: UowDep) -> CancelledOut:
+    async def cancel_invitation(invitation_id: str, services: ServicesDep) -> CancelledOut:
         """Cancel a pending invitation; 409 once it was sent, repeatable once cancelled."""
-        return await _cancel(uow, await uow.invitations.get(invitation_id, lock=True))
+        cancelled = await cancelling.cancel(
+            services.sessions, now=services.clock(), invitation_id=invitation_id
+        )
+        return CancelledOut(invitation_id=cancelled, status=InvitationStatus.CANCELLED)
 
     @router.delete("/invitations", response_model=CancelledOut, tags=["invitations"])
     async def cancel_by_key(
-        uow: UowDep,
+        services: ServicesDep,
         idempotency_key: Annotated[str, Query(min_length=1, max_length=255)],
     ) -> CancelledOut:
         """Cancel the pending invitation a trigger with this idempotency key created."""
-        return await _cancel(uow, await uow.invitations.get_by_idempotency_key(idempotency_key))
+        cancelled = await cancelling.cancel(
+            services.sessions, now=services.clock(), idempotency_key=idempotency_key
+        )
+        return CancelledOut(invitation_id=cancelled, status=InvitationStatus.CANCELLED)
 
     @router.delete(
         "/contacts/{external_id}/invitations", response_model=CancelledManyOut, tags=["invitations"]
     )
-    async def cancel_for_contact(
-        external_id: str, uow: UowDep, services: ServicesDep
-    ) -> CancelledManyOut:
+    async def cancel_for_contact(external_id: str, services: ServicesDep) -> CancelledManyOut:
         """Cancel every pending invitation of a contact (sent ones are not touched)."""
-        contact = await uow.contacts.get_by_external_id(external_id)
-        if contact is None or contact.id is None:
-            raise NotFound(f"contact {external_id!r} does not exist", field="external_id")
-        count = await uow.invitations.cancel_pending_for_contact(contact.id, services.clock())
-        await uow.commit()
+        count = await cancelling.cancel_for_contact(
+            services.sessions, external_id, now=services.clock()
+        )
         return CancelledManyOut(cancelled=count)
 
     @router.get(
@@ -164,26 +166,6 @@ def build_api_router() -> APIRouter:
             raise Unprocessable(str(exc), field="group_by") from exc
 
     return router
-
-
-async def _cancel(uow: UnitOfWork, invitation: Invitation | None) -> CancelledOut:
-    if invitation is None:
-        raise NotFound("no such invitation", field="invitation")
-    if invitation.status == InvitationStatus.SCHEDULED:
-        await uow.invitations.transition(
-            invitation.id,
-            [InvitationStatus.SCHEDULED],
-            status=InvitationStatus.CANCELLED,
-            skip_reason="cancelled",
-            updated_at=utcnow(),
-        )
-        await uow.commit()
-    elif invitation.status != InvitationStatus.CANCELLED:
-        raise Conflict(
-            f"the invitation is {invitation.status}: only a scheduled one can be cancelled",
-            field="invitation",
-        )
-    return CancelledOut(invitation_id=invitation.id, status=InvitationStatus.CANCELLED)
 
 
 async def _survey(uow: UnitOfWork, key: str) -> SurveyRow:

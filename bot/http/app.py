@@ -28,7 +28,7 @@ def create_app(
     channels: dict[str, Channel] | None = None,
     run_background: bool = True,
 ) -> FastAPI:
-    """Build the app; services (database, channels, dispatcher) start in the lifespan."""
+    """Build the app; services (database, channels, outbox) start in the lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,4 +1,4 @@
-"""Answering a trigger over HTTP (the API and the help-desk webhooks): run it, wake the dispatcher."""
+"""Answering a trigger over HTTP (the API and the help-desk webhooks): run it, wake the outbox."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from bot.runtime.services import Services
 
 
 async def trigger_and_answer(services: Services, body: TriggerIn | TriggerCommand) -> TriggerOut:
-    """Run a trigger for the API or a webhook: wake the dispatcher if due, add the chat link."""
+    """Run a trigger for the API or a webhook: wake the outbox if due, add the chat link."""
     result = await trigger(
         services.sessions,
         body.command() if isinstance(body, TriggerIn) else body,
@@ -21,7 +21,7 @@ async def trigger_and_answer(services: Services, body: TriggerIn | TriggerComman
         and invitation.status == "scheduled"
         and invitation.send_at <= services.clock()
     ):
-        services.dispatcher.wake()
+        services.outbox.wake()
     # A channel with no address of its own is reached through the link handed back here.
     link_only = any(i.name == invitation.channel and i.address is None for i in services.catalog)
     link = (

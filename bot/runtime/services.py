@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.conversation.engine import ConversationEngine
-from bot.delivery.outbox import Dispatcher
+from bot.delivery.outbox import OutboxSender
 from bot.runtime.settings import Settings
 from channels.base import Channel, ChannelInfo
 from channels.web import ChatLinks
@@ -38,11 +38,11 @@ class Services:
     # The descriptions of the channels that are on, best first (the order a channel is chosen in).
     catalog: tuple[ChannelInfo, ...]
     conversation: ConversationEngine
-    dispatcher: Dispatcher
+    outbox: OutboxSender
     clock: Callable[[], datetime]
     secret: str = ""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    dispatching: asyncio.Task[None] | None = None
+    sending: asyncio.Task[None] | None = None  # the outbox's loop, once started
 
     @property
     def channels_on(self) -> set[str]:
@@ -67,9 +67,9 @@ class Services:
     async def close(self) -> None:
         # Let the sends in flight finish and be recorded (they time out at half the lease),
         # so a restart leaves nothing `interrupted`.
-        self.dispatcher.stop()
-        if self.dispatching is not None and not self.dispatching.done():
-            await asyncio.wait({self.dispatching}, timeout=self.settings.lease_seconds / 2 + 1)
+        self.outbox.stop()
+        if self.sending is not None and not self.sending.done():
+            await asyncio.wait({self.sending}, timeout=self.settings.lease_seconds / 2 + 1)
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

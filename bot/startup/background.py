@@ -1,4 +1,4 @@
-"""The service's background work: the dispatcher, the campaign scheduler, the channels' loops."""
+"""The service's background work: the outbox sender, the campaign scheduler, the channels' loops."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from bot.startup.bootstrap import configured_wirings
 
 
 async def start_background(services: Services, *, channel_tasks: bool = True) -> None:
-    """Start the dispatcher, the campaign scheduler and the channels' own loops."""
-    services.dispatching = services.spawn(services.dispatcher.run(), "dispatcher")
+    """Start the outbox sender, the campaign scheduler and the channels' own loops."""
+    services.sending = services.spawn(services.outbox.run(), "outbox")
     if services.settings.scheduler:
         # Every process competes for the database lease; one at a time schedules.
         scheduler = CampaignScheduler(

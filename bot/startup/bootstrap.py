@@ -1,4 +1,4 @@
-"""The composition root: builds and wires engine, sessions, channels, conversation and dispatcher."""
+"""The composition root: builds and wires engine, sessions, channels, conversation and outbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.conversation.engine import ConversationEngine
-from bot.delivery.outbox import Dispatcher
+from bot.delivery.outbox import OutboxSender
 from bot.runtime.database import open_database
 from bot.runtime.services import Services, utc_now
 from bot.runtime.settings import Settings
@@ -54,8 +54,10 @@ async def build_services(
             return message
         return wiring.prepare(message, invitation, settings=settings, secret=secret)
 
-    dispatcher = Dispatcher(
+    read_sessions = read_session_factory(engine)
+    outbox = OutboxSender(
         sessions=sessions,
+        read_sessions=read_sessions,
         channels=all_channels,
         clock=clock,
         prepare=prepare,
@@ -76,12 +78,12 @@ async def build_services(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        read_sessions=read_session_factory(engine),
+        read_sessions=read_sessions,
         links=links,
         channels=all_channels,
         catalog=catalog,
         conversation=conversation,
-        dispatcher=dispatcher,
+        outbox=outbox,
         clock=clock,
         secret=secret,
     )

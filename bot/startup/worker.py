@@ -1,4 +1,4 @@
-"""`surveybot worker`: the dispatcher and the campaign scheduler, without the HTTP app."""
+"""`surveybot worker`: the outbox sender and the campaign scheduler, without the HTTP app."""
 
 from __future__ import annotations
 

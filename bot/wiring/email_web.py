@@ -8,7 +8,6 @@ one-click unsubscribe; `GET /u/<token>` only shows a confirm page.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -20,19 +19,19 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from bot.invitations import lifecycle, recorder
 from bot.runtime.services import Services, ServicesDep
 from bot.wiring.email_pages import STATIC, page_locale, rate_page, refusal_page, unsubscribe_page
 from bot.wiring.web import HEADERS
 from channels.base import InboundMessage
 from channels.web import InvalidLink
-from storage.models import InvitationStatus, Step
 from storage.repositories.invitations import Conversation
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.wiring.email")
 
-Status = InvitationStatus
+CHANNEL = "email"
 RATE_SALT = "surveybot.email.rate"
 UNSUBSCRIBE_SALT = "surveybot.email.unsubscribe"
 # Unsubscribe links must keep working in old emails long after the survey closed.
@@ -95,7 +94,7 @@ class _Refused(Exception):
 
 
 def _links(services: Services) -> EmailLinks:
-    if "email" not in services.channels:
+    if CHANNEL not in services.channels:
         raise _Refused(404)
     return EmailLinks(secret=services.secret, base_url=services.settings.base_url())
 
@@ -118,7 +117,7 @@ async def _rating(
     score = _int(raw_score)
     if score is None or not survey.low <= score <= survey.high:
         raise _Refused(404, locale)
-    if invitation.status in (Status.SKIPPED, Status.CANCELLED, Status.FAILED):
+    if lifecycle.withdrawn(invitation.status):
         raise _Refused(410, locale)
     return conversation, score, locale
 
@@ -156,29 +155,21 @@ async def _record(
 ) -> None:
     """Hand the pressed score to the engine, unless it can change nothing."""
     invitation, response = conversation.invitation, conversation.response
-    finished = invitation.step == Step.DONE or invitation.status in (
-        Status.COMPLETED,
-        Status.CLOSED,
-        Status.EXPIRED,
-    )
-    if finished or conversation.opted_out:
+    if lifecycle.ended(invitation) or conversation.opted_out:
         return  # after the comment (or an opt-out) a click changes nothing
     if response is not None and response.score == score:
         return  # the same score again (a reload, a second tab): nothing to change
     inbound = InboundMessage(
-        channel="email",
+        channel=CHANNEL,
         address=conversation.contact.email or "",
         text=str(score),
         provider_message_id=f"{invitation.id}:click:{score}:{client_id}",
         received_at=services.clock(),
     )
-    for _ in range(40):
-        reply = await services.conversation.handle(
-            inbound, invitation_id=invitation.id, rescore=True
-        )
-        if not reply.pending:
-            return
-        await asyncio.sleep(0.05)  # clicked while the dispatcher is still recording the send
+    reply = await services.conversation.handle(inbound, invitation_id=invitation.id, rescore=True)
+    if reply.pending:  # clicked while the outbox is still recording the send
+        await services.outbox.wait_until_sent(invitation.id)
+        await services.conversation.handle(inbound, invitation_id=invitation.id, rescore=True)
 
 
 def _page(content: str, status_code: int = 200) -> HTMLResponse:
@@ -233,7 +224,7 @@ def build_email_router() -> APIRouter:
         except _Refused as refused:
             return _page(refusal_page(refused.locale), refused.status)
         async with UnitOfWork(services.read_sessions) as uow:
-            done = await uow.opt_outs.is_opted_out(contact_id, "email")
+            done = await uow.opt_outs.is_opted_out(contact_id, CHANNEL)
         return _page(unsubscribe_page(locale, action=None if done else f"/u/{token}"))
 
     @router.post("/u/{token}", response_class=HTMLResponse, summary="One-click unsubscribe")
@@ -244,7 +235,9 @@ def build_email_router() -> APIRouter:
         except _Refused as refused:
             return _page(refusal_page(refused.locale), refused.status)
         async with UnitOfWork(services.sessions) as uow:
-            await uow.opt_outs.add(contact_id, "email", source="unsubscribe")
+            await recorder.opt_out(
+                uow, contact_id, CHANNEL, source="unsubscribe", now=services.clock()
+            )
             await uow.commit()
         log.info("contact %s unsubscribed from email", contact_id)
         return _page(unsubscribe_page(locale, action=None))

@@ -13,28 +13,24 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from sqlmodel import col, select
 from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversation.inbound import receive
+from bot.invitations import lifecycle, recorder
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
 from channels.base import Channel, ChannelInfo, InboundMessage, degrade_to_text
-from channels.sms import SmsChannel, mask_phone, suppresses
-from storage.models import InvitationStatus, Message
+from channels.sms import SmsChannel, suppresses
 from storage.uow import UnitOfWork
-from surveys.keywords import Intent, detect_intent
-from surveys.texts import builtin
 
 log = logging.getLogger("bot.sms")
 
-ADDRESS = "phone"  # the contact's field that SMS reaches
 INFO = ChannelInfo(
     name="sms",
-    address=ADDRESS,
+    address="phone",
     send_rate=1,  # about one segment per second from a US long code
     quiet_hours=("09:00", "20:00"),  # the strictest US window (CT; FL, OK, MD, MS, NJ end at 20)
     max_text=1600,  # Twilio refuses longer bodies
@@ -123,10 +119,7 @@ def build_router(wiring: SmsWiring) -> APIRouter:
             received_at=services.clock(),
         )
         reply = await receive(services, inbound, reply=False)
-        texts = [degrade_to_text(message) for message in reply.messages]
-        if not texts and not (reply.duplicate or reply.pending) and reply.conversation is None:
-            texts = await keyword_outside_conversation(services, inbound)
-        return twiml(texts)
+        return twiml([degrade_to_text(message) for message in reply.messages])
 
     @router.post("/status")
     async def delivery_status(request: Request, services: ServicesDep) -> Response:
@@ -173,33 +166,6 @@ def twiml(texts: list[str]) -> Response:
     return Response(str(answer), media_type="application/xml")
 
 
-async def keyword_outside_conversation(services: Services, inbound: InboundMessage) -> list[str]:
-    """STOP/START/HELP from a known contact with no conversation on SMS (the engine saw none).
-
-    Twilio acts on the carrier keywords itself as well; this keeps surveybot's opt-out record in
-    step with it. Unknown numbers get nothing.
-    """
-    if detect_intent(inbound.text) not in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP):
-        return []
-    async with UnitOfWork(services.sessions) as uow:
-        contact = await uow.contacts.by_address(ADDRESS, inbound.address)
-        if contact is None or contact.id is None:
-            return []
-        intent = detect_intent(inbound.text, contact.locale)
-        if intent is Intent.OPT_OUT:
-            await uow.opt_outs.add(contact.id, CHANNEL, source="keyword")
-            key = "opted_out"
-        elif intent is Intent.OPT_IN and await uow.opt_outs.remove(contact.id, CHANNEL):
-            key = "opted_in"
-        elif intent is Intent.HELP:
-            key = "help"
-        else:
-            return []
-        await uow.commit()
-    log.info("sms keyword from %s outside a conversation: %s", mask_phone(inbound.address), key)
-    return [builtin(key, contact.locale)]
-
-
 async def record_status(services: Services, sid: str, status: str, code: int | None) -> bool:
     """Apply a delivery status to the invitation whose question had this sid; True if it moved.
 
@@ -214,38 +180,19 @@ async def record_status(services: Services, sid: str, status: str, code: int | N
         return False
     now = services.clock()
     async with UnitOfWork(services.sessions) as uow:
-        # The outbound row is found through its unique (channel, direction, provider id) index.
-        found = (
-            await uow.session.execute(
-                select(Message.invitation_id, Message.contact_id)
-                .where(
-                    col(Message.channel) == CHANNEL,
-                    col(Message.direction) == "out",
-                    col(Message.provider_message_id) == sid,
-                )
-                .limit(1)
-            )
-        ).first()
-        if found is None or found[0] is None:
+        found = await uow.messages.sent_with_provider_id(CHANNEL, sid)
+        invitation_id, contact_id = found or (None, None)
+        if invitation_id is None:
             log.info("status %s for unknown sms %s ignored", status, sid)
             return False
-        invitation_id, contact_id = found
         invitation = await uow.invitations.get(invitation_id, lock=True)
         if invitation is None or rank <= STATUS_RANK.get(invitation.delivery_status or "", -1):
             return False
         invitation.delivery_status = status
         invitation.updated_at = now
-        failed = False
         if status in FAILED_STATUSES:
             error = f"SMS {status}" + (f", Twilio error {code}" if code else "")
-            failed = await uow.invitations.transition(
-                invitation_id,
-                [InvitationStatus.SENT],
-                status=InvitationStatus.FAILED,
-                last_error=error,
-                updated_at=now,
-            )
-            if failed:
+            if await recorder.record(uow, invitation, lifecycle.delivery_failed(now, error)):
                 log.warning("invitation %s: sms %s %s", invitation_id, sid, error)
             if suppresses(code) and contact_id is not None:
                 await uow.opt_outs.add(contact_id, CHANNEL, source="provider")

@@ -14,10 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from aiogram.types import CallbackQuery, Message, Update
-from sqlalchemy import update as sql_update
-from sqlmodel import col
 
 from bot.conversation.inbound import receive
+from bot.invitations import recorder
 from bot.runtime.services import Services
 from channels.base import (
     ChannelError,
@@ -27,9 +26,9 @@ from channels.base import (
     TransientSendError,
 )
 from channels.telegram import InvalidPayload, LinkPayloads, TelegramChannel, marked, parse_callback
-from storage.models import Contact, InvitationStatus, Step
+from storage.models import Contact
 from storage.uow import UnitOfWork
-from surveys.keywords import Intent, detect_intent
+from surveys.keywords import Intent
 from surveys.texts import builtin
 
 log = logging.getLogger("bot.telegram")
@@ -59,8 +58,6 @@ async def handle_update(
     command = command.split("@", 1)[0].lower()
     if command == "/start":
         return await _on_start(services, channel, chat, argument.strip(), inbound_id, received)
-    if command == "/stop":
-        return await _on_stop(services, channel, chat, inbound_id, received)
     inbound = InboundMessage(
         channel=CHANNEL,
         address=chat,
@@ -68,15 +65,16 @@ async def handle_update(
         provider_message_id=inbound_id,
         received_at=received,
     )
+    if command == "/stop":
+        # /stop is STOP, said with a button: the engine opts out and ends the conversation.
+        reply = await services.conversation.handle(inbound, intent=Intent.OPT_OUT, source="command")
+        if reply.duplicate:
+            return None
+        locale = reply.contact.locale if reply.contact is not None else None
+        replies = reply.messages or [_message(chat, builtin("opted_out", locale))]
+        return _sender(services, channel, chat, replies)
     reply = await receive(services, inbound, reply=False)
-    replies = reply.messages
-    if not replies and not reply.duplicate and not reply.pending:
-        # START with no conversation left to take it (a /stop closes the open one).
-        if detect_intent(message.text, None) is Intent.OPT_IN:
-            async with UnitOfWork(services.sessions) as uow:
-                replies = await _opt_in(uow, chat)
-                await uow.commit()
-    return _sender(services, channel, chat, replies)
+    return _sender(services, channel, chat, reply.messages)
 
 
 async def _on_start(
@@ -107,38 +105,12 @@ async def _on_start(
             await uow.commit()
             return _sender(services, channel, chat, _say(chat, refusal))
         # One chat belongs to one contact: whoever held it before lets go.
-        await uow.session.execute(
-            sql_update(Contact)
-            .where(col(Contact.telegram_chat_id) == chat, col(Contact.id) != contact.id)
-            .values(telegram_chat_id=None, updated_at=now)
-        )
-        contact.telegram_chat_id, contact.updated_at = chat, now
+        await uow.contacts.take_address(contact, CHAT, chat, now)
         # Pressing Start on a link is a fresh consent, after a /stop or a block alike.
-        await uow.opt_outs.remove(contact.id, CHANNEL)
+        await recorder.opt_in(uow, contact.id, CHANNEL)
         await uow.commit()
     log.info("Telegram chat linked to contact %s", contact.id)
     return _sender(services, channel, chat, _say(chat, "linked", contact.locale))
-
-
-async def _on_stop(
-    services: Services, channel: TelegramChannel, chat: str, inbound_id: str, received: datetime
-) -> Followup | None:
-    async with UnitOfWork(services.sessions) as uow:
-        contact = await uow.contacts.by_address(CHAT, chat)
-        if not await _store(uow, chat, "/stop", inbound_id, received, contact):
-            return None
-        if contact is not None and contact.id is not None:
-            await uow.opt_outs.add(contact.id, CHANNEL, source="command")
-            # Close the open conversation the way a typed STOP does in the engine.
-            open_ = await uow.invitations.latest_open(contact.id, CHANNEL)
-            if open_ is not None and open_.status in InvitationStatus.OPEN:
-                answered = open_.status == InvitationStatus.ANSWERED
-                open_.status = InvitationStatus.COMPLETED if answered else InvitationStatus.CLOSED
-                open_.step, open_.updated_at = Step.DONE, services.clock()
-            log.info("contact %s opted out of telegram with /stop", contact.id)
-        await uow.commit()
-    locale = contact.locale if contact is not None else None
-    return _sender(services, channel, chat, [_message(chat, builtin("opted_out", locale))])
 
 
 async def _on_press(
@@ -223,7 +195,7 @@ async def _opt_in(uow: UnitOfWork, chat: str) -> list[OutboundMessage]:
     contact = await uow.contacts.by_address(CHAT, chat)
     if contact is None or contact.id is None:
         return []
-    if not await uow.opt_outs.remove(contact.id, CHANNEL):
+    if not await recorder.opt_in(uow, contact.id, CHANNEL):
         return []
     return [_message(chat, builtin("opted_in", contact.locale))]
 

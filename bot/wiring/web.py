@@ -6,7 +6,6 @@ link, handed to whoever triggered the survey, is the way in, so it reminds nobod
 
 from __future__ import annotations
 
-import asyncio
 import html
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,12 +16,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from bot.conversation.talk import Talk
+from bot.invitations import lifecycle
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
 from channels.base import Channel, ChannelInfo, Choice, InboundMessage, OutboundMessage
 from channels.web import ChatLinks, InvalidLink, WebChannel, asset
-from storage.models import Invitation, InvitationStatus, Message, Step
+from storage.models import InvitationStatus, Message, Step
 from storage.records import InvitationView
 from storage.repositories.invitations import Conversation
 from storage.repositories.surveys import to_domain
@@ -71,31 +71,16 @@ def _open(services: Services, token: str) -> str:
         raise HTTPException(410 if exc.expired else 404, str(exc)) from exc
 
 
-async def _deliver_if_due(services: Services, invitation: Invitation) -> bool:
-    """A due web invitation opened before the dispatcher's tick is delivered right away."""
-    if invitation.status == Status.SCHEDULED and invitation.send_at <= services.clock():
-        await services.dispatcher.dispatch_one(invitation.id)
-        return True
-    if invitation.status == Status.SENDING:
-        await asyncio.sleep(0.05)  # the dispatcher is recording this very send
-        return True
-    return False
-
-
 async def _read(
     services: Services, invitation_id: str
 ) -> tuple[Conversation, Sequence[Message]] | None:
-    """The conversation and its transcript, delivering the question first when it is due."""
-    found: tuple[Conversation, Sequence[Message]] | None = None
-    for _ in range(40):
-        async with UnitOfWork(services.read_sessions) as uow:
-            conversation = await uow.invitations.conversation(invitation_id)
-            if conversation is None:
-                return None
-            found = (conversation, await uow.messages.transcript(invitation_id))
-        if not await _deliver_if_due(services, conversation.invitation):
-            break
-    return found
+    """The conversation and its transcript, sending the question first when it is due."""
+    await services.outbox.wait_until_sent(invitation_id, send_if_due=True)
+    async with UnitOfWork(services.read_sessions) as uow:
+        conversation = await uow.invitations.conversation(invitation_id)
+        if conversation is None:
+            return None
+        return conversation, await uow.messages.transcript(invitation_id)
 
 
 async def chat_state(services: Services, invitation_id: str) -> dict[str, Any] | JSONResponse:
@@ -118,13 +103,12 @@ def state_of(
     invitation, contact = conversation.invitation, conversation.contact
     survey = to_domain(conversation.survey)
     locale = normalize_locale(invitation.locale or contact.locale) or survey.default_locale
-    if invitation.status in (Status.SKIPPED, Status.CANCELLED, Status.FAILED):
+    if lifecycle.withdrawn(invitation.status):
         return _refuse(410, f"this survey is {invitation.status}", locale)
     talk = Talk.of(survey, contact, invitation, invitation.id)
-    expired = invitation.expires_at is not None and services.clock() >= invitation.expires_at
-    if invitation.status in (Status.SCHEDULED, Status.SENDING):
+    if lifecycle.awaiting_send(invitation.status):
         status = "not_open"
-    elif invitation.status in Status.OPEN and invitation.step != Step.DONE and not expired:
+    elif lifecycle.takes_answers(invitation, services.clock()):
         status = "active"
     else:
         status = "done"
@@ -243,8 +227,8 @@ def build_webchat_router() -> APIRouter:
         reply = await services.conversation.handle(
             inbound, invitation_id=invitation_id, include_transcript=True
         )
-        if reply.pending:  # opened before the dispatcher's tick: deliver, then answer
-            await _read(services, invitation_id)
+        if reply.pending:  # opened before the outbox's tick: send the question, then answer
+            await services.outbox.wait_until_sent(invitation_id, send_if_due=True)
             reply = await services.conversation.handle(
                 inbound, invitation_id=invitation_id, include_transcript=True
             )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Contact, OptOut
@@ -144,6 +144,19 @@ class ContactRepository:
             raise ValueError(f"{field!r} is not a contact's address field")
         stmt = select(Contact).where(getattr(Contact, field) == address).order_by(Contact.id)
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def take_address(self, contact: Contact, field: str, address: str, now: datetime) -> None:
+        """Give `address` to `contact`: whoever else held it in that field lets go."""
+        if field not in ADDRESS_FIELDS:
+            raise ValueError(f"{field!r} is not a contact's address field")
+        column = getattr(Contact, field)
+        await self.session.execute(
+            update(Contact)
+            .where(column == address, Contact.id != contact.id)
+            .values({field: None, "updated_at": now})
+        )
+        setattr(contact, field, address)
+        contact.updated_at = now
 
     async def get(self, contact_id: int) -> Contact | None:
         return await self.session.get(Contact, contact_id)

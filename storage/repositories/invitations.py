@@ -27,7 +27,6 @@ from storage.records import (
 )
 
 Status = InvitationStatus
-INTERRUPTED = "interrupted"
 
 
 @dataclass(slots=True)
@@ -98,7 +97,9 @@ class InvitationRepository:
         )
         return (await self.session.execute(stmt)).first() is not None
 
-    async def latest_open(self, contact_id: int, channel: str) -> Invitation | None:
+    async def latest_open(
+        self, contact_id: int, channel: str, *, lock: bool = False
+    ) -> Invitation | None:
         """The newest invitation sent on a channel (finished ones too: late replies, START)."""
         stmt = (
             select(Invitation)
@@ -112,14 +113,16 @@ class InvitationRepository:
             .order_by(Invitation.sent_at.desc())
             .limit(1)
         )
+        if lock:
+            stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def settle_interrupted(self, now: datetime) -> int:
+    async def settle_interrupted(self, now: datetime, failed: Mapping[str, Any]) -> int:
         """Close out sends a dead worker had started: they may have gone out, so none is repeated.
 
-        A question whose send had started becomes `failed` (skip_reason `interrupted`); a
-        reminder whose send had started counts as sent. Claims that never reached the provider
-        (no `send_started_at`) are simply claimed again.
+        A question whose send had started is written `failed` (those values: the lifecycle's
+        "interrupted" move); a reminder whose send had started counts as sent. Claims that never
+        reached the provider (no `send_started_at`) are simply claimed again.
         """
         questions = (
             update(Invitation)
@@ -128,13 +131,7 @@ class InvitationRepository:
                 Invitation.lease_until < now,
                 Invitation.send_started_at.is_not(None),
             )
-            .values(
-                status=Status.FAILED,
-                skip_reason=INTERRUPTED,
-                last_error="the worker stopped while sending; not sent again to avoid a duplicate",
-                lease_until=None,
-                updated_at=now,
-            )
+            .values(**failed)
             .execution_options(synchronize_session=False)
         )
         reminders = (
@@ -261,15 +258,22 @@ class InvitationRepository:
                 .execution_options(synchronize_session=False)
             )
 
-    async def update_many(self, rows: Sequence[Mapping[str, Any]], from_status: str) -> None:
-        """Write per-invitation values in one round trip (executemany) to rows still in `from_status`."""
+    async def update_many(
+        self, rows: Sequence[Mapping[str, Any]], from_statuses: Sequence[str]
+    ) -> None:
+        """Write per-invitation values in one round trip (executemany) to rows still in one of
+        `from_statuses` (every row has the same columns)."""
         if not rows:
             return
         table = Invitation.__table__
         columns = [key for key in rows[0] if key != "id"]
         stmt = (
             table.update()
-            .where(table.c.id == bindparam("b_id"), table.c.status == from_status)
+            # No IN (…): an expanding list cannot go into an executemany.
+            .where(
+                table.c.id == bindparam("b_id"),
+                or_(*(table.c.status == status for status in from_statuses)),
+            )
             .values({column: bindparam(f"b_{column}") for column in columns})
         )
         params = [{f"b_{key}": value for key, value in row.items()} for row in rows]
@@ -338,12 +342,14 @@ class InvitationRepository:
         result = await self.session.execute(stmt)
         return bool(result.rowcount)
 
-    async def cancel_pending_for_contact(self, contact_id: int, now: datetime) -> int:
-        """Cancel every invitation of a contact that has not been claimed for sending yet."""
+    async def transition_for_contact(
+        self, contact_id: int, from_statuses: Sequence[str], **values: Any
+    ) -> int:
+        """Move every invitation of a contact still in one of `from_statuses`; how many moved."""
         stmt = (
             update(Invitation)
-            .where(Invitation.contact_id == contact_id, Invitation.status == Status.SCHEDULED)
-            .values(status=Status.CANCELLED, skip_reason="cancelled", updated_at=now)
+            .where(Invitation.contact_id == contact_id, Invitation.status.in_(from_statuses))
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         result = await self.session.execute(stmt)

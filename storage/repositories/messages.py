@@ -77,6 +77,25 @@ class MessageRepository:
         self.session.add(message)
         return message
 
+    async def sent_with_provider_id(
+        self, channel: str, provider_message_id: str
+    ) -> tuple[str | None, int | None] | None:
+        """(invitation id, contact id) of the message we sent with this provider id, if any.
+
+        Found through the unique (channel, direction, provider id) index.
+        """
+        stmt = (
+            select(Message.invitation_id, Message.contact_id)
+            .where(
+                Message.channel == channel,
+                Message.direction == "out",
+                Message.provider_message_id == provider_message_id,
+            )
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
+
     async def transcript(self, invitation_id: str) -> Sequence[Message]:
         stmt = select(Message).where(Message.invitation_id == invitation_id).order_by(Message.id)
         return (await self.session.execute(stmt)).scalars().all()

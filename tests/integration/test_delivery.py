@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.delivery.outbox import RateLimit
+from bot.delivery.rate_limits import RateLimit
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, services_with
 from tests.support import ScriptedChannel, add_survey, fire, invitation
@@ -28,16 +28,16 @@ async def test_a_send_started_by_a_dead_worker_is_not_repeated(
             assert sorted(claimed) == sorted([started.invitation.id, unstarted.invitation.id])
             await uow.invitations.mark_started([started.invitation.id], clock.now)
             await uow.commit()
-        assert await services.dispatcher.dispatch_due() == 0  # the leases still hold
+        assert await services.outbox.send_due() == 0  # the leases still hold
         clock.advance(seconds=1)
-        assert await services.dispatcher.dispatch_due() == 1  # only the one never started
+        assert await services.outbox.send_due() == 1  # only the one never started
         assert [m.address for m in channel.sent] == ["+14155550124"]
         interrupted = await invitation(services, started.invitation.id)
         assert (interrupted.status, interrupted.skip_reason) == ("failed", "interrupted")
         assert "not sent again" in (interrupted.last_error or "")
         assert (await invitation(services, unstarted.invitation.id)).status == "sent"
         clock.advance(minutes=5)
-        assert await services.dispatcher.dispatch_due() == 0
+        assert await services.outbox.send_due() == 0
     finally:
         await services.close()
 
@@ -50,7 +50,7 @@ async def test_a_reminder_started_by_a_dead_worker_counts_as_sent(
     try:
         await add_survey(services, reminders=2, remind_after_hours=24)
         result = await fire(services, channel="sms", contact=PHONE)
-        await services.dispatcher.dispatch_due()
+        await services.outbox.send_due()
         clock.advance(hours=24)
         async with UnitOfWork(services.sessions) as uow:
             claimed = await uow.invitations.claim_reminders(clock.now, clock.now, 10)
@@ -58,7 +58,7 @@ async def test_a_reminder_started_by_a_dead_worker_counts_as_sent(
             await uow.invitations.mark_started(claimed, clock.now)
             await uow.commit()
         clock.advance(seconds=1)
-        assert await services.dispatcher.dispatch_due() == 0
+        assert await services.outbox.send_due() == 0
         settled = await invitation(services, result.invitation.id)
         assert (settled.reminders_sent, settled.remind_at, settled.send_started_at) == (
             1,
@@ -94,8 +94,8 @@ async def test_a_channel_rate_limit_is_shared_by_every_worker(
         per_second = []
         for _ in range(4):
             before = len(first.sent) + len(second.sent)
-            await asyncio.gather(*(w.dispatcher.dispatch_due() for w in workers))
-            await asyncio.gather(*(w.dispatcher.dispatch_due() for w in workers))
+            await asyncio.gather(*(w.outbox.send_due() for w in workers))
+            await asyncio.gather(*(w.outbox.send_due() for w in workers))
             per_second.append(len(first.sent) + len(second.sent) - before)
             clock.advance(seconds=1)
         assert per_second == [3, 3, 2, 0]
@@ -123,7 +123,7 @@ async def test_a_rate_below_one_per_second_spaces_the_sends(
         clock.now = clock.now.replace(second=0)  # the start of a two-second window
         sent = []
         for _ in range(6):
-            await services.dispatcher.dispatch_due()
+            await services.outbox.send_due()
             sent.append(len(channel.sent))
             clock.advance(seconds=1)
         assert sent == [1, 1, 2, 2, 3, 3]

@@ -16,8 +16,8 @@ PHONE = {"external_id": "p1", "phone": "+14155550123", "locale": "en"}
 async def test_due_invitation_is_sent_once_with_the_question(services: Services) -> None:
     await add_survey(services, question="How did {agent} do on ticket {ticket_id}?")
     result = await fire(services, properties={"agent": "Ana", "ticket_id": "T-7"})
-    assert await services.dispatcher.dispatch_due() == 1
-    assert await services.dispatcher.dispatch_due() == 0
+    assert await services.outbox.send_due() == 1
+    assert await services.outbox.send_due() == 0
     sent = await invitation(services, result.invitation.id)
     assert sent.status == "sent" and sent.provider_message_id and sent.expires_at
     async with UnitOfWork(services.sessions) as uow:
@@ -32,9 +32,9 @@ async def test_expired_lease_is_claimed_again(services: Services, clock: FakeClo
     async with UnitOfWork(services.sessions) as uow:  # a worker claims, then dies
         assert await uow.invitations.claim_due(clock.now, clock.now, 10) == [result.invitation.id]
         await uow.commit()
-    assert await services.dispatcher.dispatch_due() == 0  # the lease still holds
+    assert await services.outbox.send_due() == 0  # the lease still holds
     clock.advance(seconds=1)
-    assert await services.dispatcher.dispatch_due() == 1
+    assert await services.outbox.send_due() == 1
     assert (await invitation(services, result.invitation.id)).status == "sent"
 
 
@@ -44,16 +44,16 @@ async def test_transient_failure_retries_with_backoff(database_url: str, clock: 
     try:
         await add_survey(services)
         result = await fire(services, channel="sms", contact=PHONE)
-        await services.dispatcher.dispatch_due()
+        await services.outbox.send_due()
         first = await invitation(services, result.invitation.id)
         assert (first.status, first.attempts, first.last_error) == ("scheduled", 1, "503")
         clock.advance(seconds=2)
-        await services.dispatcher.dispatch_due()
+        await services.outbox.send_due()
         assert (await invitation(services, result.invitation.id)).status == "scheduled"
         clock.advance(seconds=3)
-        assert await services.dispatcher.dispatch_due() == 0  # second backoff is 4 s
+        assert await services.outbox.send_due() == 0  # second backoff is 4 s
         clock.advance(seconds=1)
-        await services.dispatcher.dispatch_due()
+        await services.outbox.send_due()
         assert (await invitation(services, result.invitation.id)).status == "sent"
         assert len(channel.sent) == 3
     finally:
@@ -66,11 +66,11 @@ async def test_permanent_failure_stops_and_suppresses(database_url: str, clock: 
     try:
         await add_survey(services, throttle_days=0)
         result = await fire(services, channel="sms", contact=PHONE)
-        await services.dispatcher.dispatch_due()
+        await services.outbox.send_due()
         failed = await invitation(services, result.invitation.id)
         assert failed.status == "failed"
         clock.advance(hours=1)
-        assert await services.dispatcher.dispatch_due() == 0
+        assert await services.outbox.send_due() == 0
         again = await fire(services, channel="sms", contact=PHONE)
         assert (again.invitation.status, again.invitation.skip_reason) == ("skipped", "opted_out")
         assert len(channel.sent) == 1
@@ -84,7 +84,7 @@ async def test_sms_question_degrades_to_text_hint(database_url: str, clock: Fake
     try:
         await add_survey(services, key="nps", metric="nps")
         await fire(services, survey="nps", channel="sms", contact=PHONE)
-        await services.dispatcher.dispatch_due()
+        await services.outbox.send_due()
         (message,) = channel.sent
         assert message.address == "+14155550123"
         assert [c.value for c in message.choices] == [str(n) for n in range(11)]
@@ -107,7 +107,7 @@ async def test_opt_out_after_trigger_cancels_the_send(database_url: str, clock: 
             await uow.opt_outs.add(result.invitation.contact_id, "sms", source="test")
             await uow.commit()
         clock.advance(seconds=60)
-        assert await services.dispatcher.dispatch_due() == 1
+        assert await services.outbox.send_due() == 1
         cancelled = await invitation(services, result.invitation.id)
         assert (cancelled.status, cancelled.skip_reason) == ("cancelled", "opted_out")
         assert channel.sent == []
@@ -118,6 +118,6 @@ async def test_opt_out_after_trigger_cancels_the_send(database_url: str, clock: 
 async def test_per_survey_expiry(services: Services, clock: FakeClock) -> None:
     await add_survey(services, expires_after_hours=2)
     result = await fire(services)
-    await services.dispatcher.dispatch_due()
+    await services.outbox.send_due()
     sent = await invitation(services, result.invitation.id)
     assert sent.expires_at == clock.now + timedelta(hours=2)

@@ -107,7 +107,7 @@ async def emailed(ctx: Ctx, external_id: str = "cust-1") -> tuple[str, EmailMess
     """Trigger an email survey, dispatch it, and return the invitation id and the message."""
     before = len(ctx.smtp.messages)
     invitation_id = (await trigger(ctx, external_id))["invitation_id"]
-    assert await ctx.services.dispatcher.dispatch_due() == 1
+    assert await ctx.services.outbox.send_due() == 1
     received = await ctx.smtp.wait_for_async(before + 1)
     return invitation_id, received[-1].message()
 
@@ -320,29 +320,41 @@ async def test_one_click_unsubscribe_and_the_next_trigger_is_skipped(ctx: Ctx) -
     assert (again["status"], again["reason"]) == ("skipped", "opted_out")
 
 
+async def test_unsubscribing_ends_the_open_email_survey_as_stop_does(ctx: Ctx) -> None:
+    invitation_id, message = await emailed(ctx)
+    url = str(message["List-Unsubscribe"]).split(",")[0].strip("<> ")
+    reply = await ctx.client.post(url, content=b"List-Unsubscribe=One-Click")
+    assert reply.status_code == 200
+    invitation, response, _ = await stored(ctx, invitation_id)
+    assert (invitation.status, invitation.step, response) == ("closed", "done", None)
+    score_link = html_links(message)[0][4]
+    await click(ctx, score_link, "after-unsubscribing")  # a click changes nothing now
+    assert (await stored(ctx, invitation_id))[1] is None
+
+
 async def test_550_suppresses_the_address_without_retrying(ctx: Ctx) -> None:
     ctx.smtp.refuse_next_rcpt(550)
     invitation_id = (await trigger(ctx))["invitation_id"]
-    await ctx.services.dispatcher.dispatch_due()
+    await ctx.services.outbox.send_due()
     invitation, _, _ = await stored(ctx, invitation_id)
     assert invitation.status == "failed" and "550" in (invitation.last_error or "")
     assert "cust-1@example.com" not in (invitation.last_error or "")  # masked
     async with UnitOfWork(ctx.services.sessions) as uow:
         assert await uow.opt_outs.is_opted_out(invitation.contact_id, "email")
     ctx.clock.advance(minutes=5)
-    assert await ctx.services.dispatcher.dispatch_due() == 0
+    assert await ctx.services.outbox.send_due() == 0
     assert ctx.smtp.messages == [] and len(ctx.smtp.refused) == 1
 
 
 async def test_451_is_retried_with_backoff(ctx: Ctx) -> None:
     ctx.smtp.refuse_next_rcpt(451)
     invitation_id = (await trigger(ctx))["invitation_id"]
-    await ctx.services.dispatcher.dispatch_due()
+    await ctx.services.outbox.send_due()
     invitation, _, _ = await stored(ctx, invitation_id)
     assert invitation.status == "scheduled" and "451" in (invitation.last_error or "")
-    assert await ctx.services.dispatcher.dispatch_due() == 0  # not due yet
+    assert await ctx.services.outbox.send_due() == 0  # not due yet
     ctx.clock.advance(seconds=3)
-    assert await ctx.services.dispatcher.dispatch_due() == 1
+    assert await ctx.services.outbox.send_due() == 1
     invitation, _, _ = await stored(ctx, invitation_id)
     assert invitation.status == "sent" and len(ctx.smtp.messages) == 1
 

@@ -271,7 +271,7 @@ async def test_zendesk_scores_group_by_agent(database_url: str, clock: FakeClock
     ) as hooks:
         reply = (await hooks.zendesk(zendesk_body())).json()
         token = reply["link"].rsplit("/", 1)[1]
-        await hooks.services.dispatcher.dispatch_due()
+        await hooks.services.outbox.send_due()
         answered = await hooks.client.post(
             f"/s/{token}/messages", json={"text": "5", "client_message_id": "a"}
         )

@@ -78,7 +78,7 @@ class Sms:
         """A survey asked by SMS: triggered, then sent through the stand-in."""
         result = await fire(self.services, channel="sms", contact=CONTACT)
         assert result.invitation.status == "scheduled"
-        assert await self.services.dispatcher.dispatch_due() == 1
+        assert await self.services.outbox.send_due() == 1
         return await invitation(self.services, result.invitation.id)
 
     async def opted_out(self) -> bool:
@@ -289,12 +289,12 @@ async def test_permanent_send_errors_stop_without_retry(
     await add_survey(sms.services)
     sms.twilio.fail_next(twilio_error(code, status))
     result = await fire(sms.services, channel="sms", contact=CONTACT)
-    assert await sms.services.dispatcher.dispatch_due() == 1
+    assert await sms.services.outbox.send_due() == 1
     failed = await invitation(sms.services, result.invitation.id)
     assert failed.status == "failed" and str(code) in (failed.last_error or "")
     assert await sms.opted_out() is suppressed
     sms.clock.advance(minutes=5)
-    assert await sms.services.dispatcher.dispatch_due() == 0
+    assert await sms.services.outbox.send_due() == 0
     assert len(sms.twilio.attempts) == 1  # neither twilio's client nor the dispatcher retried
 
 
@@ -302,19 +302,19 @@ async def test_server_errors_and_429_retry_with_backoff(sms: Sms) -> None:
     await add_survey(sms.services)
     sms.twilio.fail_next(server_error(), too_many_requests(retry_after=7))
     result = await fire(sms.services, channel="sms", contact=CONTACT)
-    await sms.services.dispatcher.dispatch_due()
+    await sms.services.outbox.send_due()
     first = await invitation(sms.services, result.invitation.id)
     assert (first.status, first.attempts) == ("scheduled", 1) and "500" in (first.last_error or "")
     assert len(sms.twilio.attempts) == 1  # one request per attempt: no hidden retries
     sms.clock.advance(seconds=2)
-    await sms.services.dispatcher.dispatch_due()
+    await sms.services.outbox.send_due()
     second = await invitation(sms.services, result.invitation.id)
     assert second.status == "scheduled"
     assert (second.send_at - sms.clock.now).total_seconds() == 7  # Retry-After wins
     sms.clock.advance(seconds=6)
-    assert await sms.services.dispatcher.dispatch_due() == 0
+    assert await sms.services.outbox.send_due() == 0
     sms.clock.advance(seconds=1)
-    assert await sms.services.dispatcher.dispatch_due() == 1
+    assert await sms.services.outbox.send_due() == 1
     assert (await invitation(sms.services, result.invitation.id)).status == "sent"
     assert [a.status for a in sms.twilio.attempts] == [500, 429, 201]
 

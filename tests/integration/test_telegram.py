@@ -23,6 +23,7 @@ from channels.base import OutboundMessage, PermanentSendError, TransientSendErro
 from channels.telegram import LinkPayloads, RateLimiter, TelegramChannel
 from storage.models import Contact, Message, OptOut
 from storage.uow import UnitOfWork
+from surveys.texts import builtin
 from tests.conftest import FakeClock, make_settings
 from tests.standins.telegram_api import BotApiStandIn, Call, press_update
 from tests.standins.telegram_api import text_update as standin_text
@@ -114,7 +115,7 @@ async def count(env: Env, model: type[Any]) -> int:
 async def test_keyboards_for_scales_reasons_and_skip(env: Env) -> None:
     nps_id = (await env.trigger("nps", external_id="n1", telegram_chat_id="77"))["invitation_id"]
     csat_id = (await env.trigger())["invitation_id"]
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     by_chat = {c.fields["chat_id"]: c for c in env.sent()}
     nps = by_chat["77"]
     assert nps.buttons == [
@@ -148,7 +149,7 @@ async def test_keyboards_for_scales_reasons_and_skip(env: Env) -> None:
 
 async def test_press_is_acknowledged_marked_and_the_talk_goes_on(env: Env) -> None:
     await env.trigger("nps")
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     (question,) = env.sent()
     update = press(question, "9")
     assert (await env.post(update)).status_code == 200
@@ -171,12 +172,12 @@ async def test_press_is_acknowledged_marked_and_the_talk_goes_on(env: Env) -> No
 
 async def test_old_keyboard_never_answers_a_newer_survey(env: Env) -> None:
     await env.trigger("nps")
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     old = env.sent()[-1]
     await env.post(text_update("10 great"))
     env.clock.advance(days=40)
     await env.trigger("nps")
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     await env.post(press(old, "2"))
     assert env.sent()[-1].fields["text"] == "Thanks, we already have your answer."
     forged = press(old, "2")
@@ -187,7 +188,7 @@ async def test_old_keyboard_never_answers_a_newer_survey(env: Env) -> None:
 
 async def test_redelivered_update_changes_nothing(env: Env) -> None:
     await env.trigger()
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     update = text_update("5 - quick and kind")
     for _ in range(2):
         assert (await env.post(update)).status_code == 200
@@ -202,7 +203,7 @@ async def test_redelivered_update_changes_nothing(env: Env) -> None:
 
 async def test_wrong_secret_is_refused_and_changes_nothing(env: Env) -> None:
     await env.trigger()
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     for secret in (None, "", "s3cre", "s3cret2"):
         reply = await env.post(text_update("5"), secret=secret)
         assert reply.status_code == 403
@@ -251,7 +252,7 @@ async def test_deep_link_links_the_chat(env: Env) -> None:
 
 async def test_stop_opts_out_and_the_next_trigger_is_skipped(env: Env) -> None:
     first = await env.trigger()
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     update = text_update("/stop")
     for _ in range(2):
         await env.post(update)
@@ -267,27 +268,58 @@ async def test_stop_opts_out_and_the_next_trigger_is_skipped(env: Env) -> None:
     assert await count(env, OptOut) == 0
 
 
+async def test_stop_and_help_typed_with_no_conversation_open_work_as_on_sms(env: Env) -> None:
+    await env.client.post(
+        "/api/v1/contacts", json={"external_id": "c1", "telegram_chat_id": "4242"}
+    )
+    await env.post(text_update("HELP"))
+    assert env.sent()[-1].fields["text"] == builtin("help", None)
+    await env.post(text_update("STOP"))
+    assert env.sent()[-1].fields["text"].startswith("You won't get any more surveys here")
+    assert await count(env, OptOut) == 1
+    await env.post(text_update("hello"))  # anything else outside a conversation: no answer
+    assert len(env.sent()) == 2
+
+
+async def test_stop_after_the_survey_is_done_leaves_it_as_it_is(env: Env) -> None:
+    first = await env.trigger()
+    await env.services.outbox.send_due()
+    for answer in ("5", "Quick and kind"):
+        await env.post(text_update(answer))
+    await env.post(text_update("/stop"))
+    async with UnitOfWork(env.services.sessions) as uow:
+        done = await uow.invitations.get(first["invitation_id"])
+    assert done is not None and (done.status, done.step) == ("completed", "done")
+    assert await count(env, OptOut) == 1
+
+
+async def test_stop_from_a_chat_nobody_linked_is_answered_and_changes_nothing(env: Env) -> None:
+    await env.post(text_update("/stop", chat=999))
+    assert env.sent()[-1].fields["text"].startswith("You won't get any more surveys here")
+    assert await count(env, OptOut) == 0
+
+
 async def test_429_waits_retry_after_and_sends_once(env: Env) -> None:
     env.api.fail(429, "Too Many Requests: retry after 3", retry_after=3)
     result = await env.trigger()
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     async with UnitOfWork(env.services.sessions) as uow:
         waiting = await uow.invitations.get(result["invitation_id"])
     assert waiting is not None and waiting.status == "scheduled"
     assert waiting.send_at == env.clock.now + timedelta(seconds=3)
     env.clock.advance(seconds=2)
-    assert await env.services.dispatcher.dispatch_due() == 0
+    assert await env.services.outbox.send_due() == 0
     env.clock.advance(seconds=1)
-    assert await env.services.dispatcher.dispatch_due() == 1
+    assert await env.services.outbox.send_due() == 1
     assert [c.status for c in env.api.calls("sendMessage")] == [429, 200]
 
 
 async def test_403_suppresses_the_contact_without_retry(env: Env) -> None:
     env.api.fail(403, "Forbidden: bot was blocked by the user")
     result = await env.trigger()
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     env.clock.advance(hours=1)
-    assert await env.services.dispatcher.dispatch_due() == 0
+    assert await env.services.outbox.send_due() == 0
     async with UnitOfWork(env.services.sessions) as uow:
         failed = await uow.invitations.get(result["invitation_id"])
         sources = (await uow.session.execute(select(col(OptOut.source)))).scalars().all()
@@ -299,7 +331,7 @@ async def test_403_suppresses_the_contact_without_retry(env: Env) -> None:
 
 async def test_blocked_during_the_conversation_suppresses_too(env: Env) -> None:
     await env.trigger()
-    await env.services.dispatcher.dispatch_due()
+    await env.services.outbox.send_due()
     env.api.fail(403, "Forbidden: bot was blocked by the user")
     assert (await env.post(text_update("4 fine"))).status_code == 200
     assert [r["score"] for r in await env.responses()] == [4]  # the answer is kept

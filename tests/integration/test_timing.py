@@ -29,9 +29,9 @@ async def test_sms_trigger_at_night_waits_for_local_morning(database_url: str) -
         await add_survey(services)
         result = await fire(services, channel="sms", contact=NY_CONTACT)
         assert result.invitation.send_at == at(2026, 11, 2, 14, 0)  # 09:00 EST
-        assert await services.dispatcher.dispatch_due() == 0
+        assert await services.outbox.send_due() == 0
         clock.now = at(2026, 11, 2, 14, 0)
-        assert await services.dispatcher.dispatch_due() == 1
+        assert await services.outbox.send_due() == 1
         assert len(channel.sent) == 1
     finally:
         await services.close()
@@ -67,9 +67,9 @@ async def test_a_retry_that_lands_in_quiet_hours_is_deferred_again(database_url:
     try:
         await add_survey(services)
         result = await fire(services, channel="sms", contact=NY_CONTACT)
-        await services.dispatcher.dispatch_due()  # fails; the retry an hour later is at night
+        await services.outbox.send_due()  # fails; the retry an hour later is at night
         clock.advance(hours=1)
-        assert await services.dispatcher.dispatch_due() == 1  # claimed, then deferred, not sent
+        assert await services.outbox.send_due() == 1  # claimed, then deferred, not sent
         deferred = await invitation(services, result.invitation.id)
         assert (deferred.status, deferred.send_at, deferred.attempts) == (
             "scheduled",
@@ -130,7 +130,7 @@ async def test_cancel_by_id_key_and_contact(api: tuple[httpx.AsyncClient, Servic
     assert (await client.delete("/api/v1/invitations/nope")).status_code == 404
     assert (await client.delete("/api/v1/contacts/nobody/invitations")).status_code == 404
     sent = (await client.post("/api/v1/triggers", json={**body, "delay_seconds": 0})).json()
-    await services.dispatcher.dispatch_due()
+    await services.outbox.send_due()
     refused = await client.delete(f"/api/v1/invitations/{sent['invitation_id']}")
     assert refused.status_code == 409 and "sent" in refused.json()["detail"]
     assert services.clock() and (await invitation(services, sent["invitation_id"])).status == "sent"

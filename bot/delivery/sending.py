@@ -1,0 +1,199 @@
+"""Sending one chunk of claimed jobs: mark it started, call the providers, record every result.
+
+Each chunk is marked as started (`send_started_at`) just before the provider is called, and its
+results are written in one transaction as soon as the providers answer, well inside the lease
+(sends time out at half of it). Every result is a move of bot.invitations.lifecycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation.talk import Talk
+from bot.delivery.jobs import Job, Outcome
+from bot.invitations import lifecycle, recorder
+from bot.invitations.lifecycle import Move
+from channels.base import (
+    Channel,
+    ChannelError,
+    OutboundMessage,
+    PermanentSendError,
+    TransientSendError,
+    degrade_to_text,
+)
+from storage.records import InvitationView
+from storage.uow import UnitOfWork
+from surveys.quiet_hours import next_allowed
+
+log = logging.getLogger("bot.delivery")
+
+Prepare = Callable[[OutboundMessage, InvitationView], OutboundMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class SendPolicy:
+    """How sends are timed out and retried, and how long a sent question takes answers."""
+
+    invitation_ttl: timedelta
+    send_timeout: float
+    max_attempts: int
+    retry_base_seconds: float
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return self.retry_base_seconds * 2 ** max(0, attempts - 1)
+
+
+class ChunkSender:
+    """Sends chunks of jobs through the channels and records what happened."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Mapping[str, Channel],
+        clock: Callable[[], datetime],
+        prepare: Prepare,
+        policy: SendPolicy,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self._clock = clock
+        self._prepare = prepare
+        self._policy = policy
+
+    async def send(self, chunk: list[Job]) -> None:
+        async with UnitOfWork(self._sessions) as uow:
+            await uow.invitations.mark_started([job.id for job in chunk], self._clock())
+            await uow.commit()
+        outcomes = await asyncio.gather(*(self._send(job) for job in chunk))
+        await self._record(outcomes)
+
+    async def _send(self, job: Job) -> Outcome:
+        invitation = job.invitation
+        channel = self._channels[invitation.channel]
+        max_text = job.info.max_text if job.info else None
+        talk = Talk.of(job.survey, job.contact, invitation, job.address or "", max_text=max_text)
+        message = self._prepare(talk.reminder() if job.reminder else talk.question(), invitation)
+        try:
+            async with asyncio.timeout(self._policy.send_timeout):
+                result = await channel.send(message)
+        except PermanentSendError as exc:
+            return Outcome(job, error=str(exc), permanent=True, suppress=exc.suppress)
+        except (TransientSendError, TimeoutError, ChannelError) as exc:
+            return Outcome(
+                job,
+                error=str(exc) or type(exc).__name__,
+                retry_after=getattr(exc, "retry_after", None),
+            )
+        except Exception as exc:
+            log.exception("channel %s raised while sending %s", channel.name, invitation.id)
+            return Outcome(job, error=f"{type(exc).__name__}: {exc}")
+        return Outcome(job, result=result, text=degrade_to_text(message, include_link=False))
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        """Write every result of a chunk in one transaction."""
+        now = self._clock()
+        moves: list[tuple[str, Move]] = []
+        messages: list[dict[str, Any]] = []
+        async with UnitOfWork(self._sessions) as uow:
+            for outcome in outcomes:
+                job = outcome.job
+                if outcome.result is not None:
+                    moves.append((job.id, self._sent(job, now, outcome.result.provider_message_id)))
+                    messages.append(_message_row(job, outcome, now))
+                else:
+                    await self._unsent(uow, outcome, now)
+            await recorder.record_many(uow, moves)
+            await uow.messages.add_outbound_many(messages)
+            await uow.commit()
+        for outcome in outcomes:
+            if outcome.result is not None:
+                log.info(
+                    "%s %s sent on %s",
+                    "reminder for" if outcome.job.reminder else "invitation",
+                    outcome.job.id,
+                    outcome.job.invitation.channel,
+                )
+
+    def _sent(self, job: Job, now: datetime, provider_id: str) -> Move:
+        invitation, survey = job.invitation, job.survey
+        if job.reminder:
+            count = invitation.reminders_sent + 1
+            next_at = reminder_at(job, invitation.sent_at or now, count + 1)
+            return lifecycle.reminded(now, count=count, next_at=next_at)
+        ttl = (
+            timedelta(hours=survey.expires_after_hours)
+            if survey.expires_after_hours
+            else self._policy.invitation_ttl
+        )
+        expires_at = now + ttl
+        return lifecycle.sent(
+            now,
+            provider_message_id=provider_id,
+            expires_at=expires_at,
+            remind_at=reminder_at(job, now, 1, expires_at=expires_at),
+        )
+
+    async def _unsent(self, uow: UnitOfWork, outcome: Outcome, now: datetime) -> None:
+        """Record a send the provider refused: retry later, or stop (and maybe suppress)."""
+        job, error = outcome.job, (outcome.error or "")[:500]
+        invitation = job.invitation
+        if outcome.suppress and job.contact.id is not None:
+            await uow.opt_outs.add(job.contact.id, invitation.channel, source="provider")
+        if job.reminder:
+            delay = self._policy.backoff(1, outcome.retry_after)
+            retry = None if outcome.permanent else now + timedelta(seconds=delay)
+            await recorder.record(
+                uow, invitation.id, lifecycle.reminder_moved(now, at=retry, error=error)
+            )
+            log.warning("reminder for %s not sent: %s", invitation.id, error)
+            return
+        if not outcome.permanent and invitation.attempts >= self._policy.max_attempts:
+            outcome.permanent = True
+            error = f"gave up after {invitation.attempts} attempts: {error}"[:500]
+        if outcome.permanent:
+            await recorder.record(uow, invitation.id, lifecycle.failed(now, error))
+            log.warning("invitation %s failed permanently: %s", invitation.id, error)
+            return
+        delay = self._policy.backoff(invitation.attempts, outcome.retry_after)
+        at = now + timedelta(seconds=delay)
+        await recorder.record(uow, invitation.id, lifecycle.retry(now, at=at, error=error))
+        log.warning("invitation %s: transient failure, retry in %.1fs", invitation.id, delay)
+
+
+def reminder_at(
+    job: Job, sent_at: datetime, number: int, *, expires_at: datetime | None = None
+) -> datetime | None:
+    """When reminder `number` is due, or None (no more reminders, or the survey closes first)."""
+    survey, invitation = job.survey, job.invitation
+    # A link-only channel (the web chat) cannot reach anyone by itself: nothing to remind with.
+    if number > survey.reminders or job.info is None or not job.info.reaches_by_itself:
+        return None
+    due = next_allowed(
+        sent_at + timedelta(hours=survey.reminder_delay(number)), job.window, job.zone
+    )
+    closes = expires_at or invitation.expires_at
+    return due if closes is None or due < closes else None
+
+
+def _message_row(job: Job, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    assert outcome.result is not None
+    return {
+        "channel": job.invitation.channel,
+        "direction": "out",
+        "address": job.address,
+        "text": outcome.text,
+        "invitation_id": job.id,
+        "contact_id": job.contact.id,
+        "provider_message_id": outcome.result.provider_message_id,
+        "created_at": now,
+    }
