@@ -16,6 +16,7 @@ from storage.repositories import (
     MessageRepository,
     OptOutRepository,
     RateRepository,
+    ReportRepository,
     ResponseRepository,
     SurveyRepository,
 )
@@ -33,6 +34,7 @@ class UnitOfWork:
     opt_outs: OptOutRepository
     api_keys: ApiKeyRepository
     rates: RateRepository
+    reports: ReportRepository
     campaigns: CampaignRepository
     campaign_runs: CampaignRunRepository
     leases: LeaseRepository
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.opt_outs = OptOutRepository(self.session)
         self.api_keys = ApiKeyRepository(self.session)
         self.rates = RateRepository(self.session)
+        self.reports = ReportRepository(self.session)
         self.campaigns = CampaignRepository(self.session)
         self.campaign_runs = CampaignRunRepository(self.session)
         self.leases = LeaseRepository(self.session)
@@ -71,6 +74,10 @@ class UnitOfWork:
         finally:
             if self._lock is not None:
                 self._lock.release()
+
+    async def flush(self) -> None:
+        """Send the pending changes (the transaction stays open)."""
+        await self.session.flush()
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -127,7 +127,7 @@ class Campaigns:
             campaign.survey_id = survey_id
             campaign.definition = spec.model_dump(mode="json")
             campaign.updated_at = self.clock()
-            await uow.session.flush()
+            await uow.flush()
             await uow.commit()
         log.info("campaign %s updated (%s)", name, spec.cadence_text())
         return campaign
@@ -145,7 +145,7 @@ class Campaigns:
             if campaign.status != status:
                 campaign.status = status
                 campaign.updated_at = self.clock()
-                await uow.session.flush()
+                await uow.flush()
                 await uow.commit()
                 log.info("campaign %s %s", name, "paused" if status == "paused" else "resumed")
         return campaign

@@ -265,9 +265,7 @@ def report(
                 if row is None:
                     fail(f"survey {survey!r} does not exist")
                 try:
-                    return await build_report(
-                        uow.session, row, since=since, until=until, group_by=group_by
-                    )
+                    return await build_report(uow, row, since=since, until=until, group_by=group_by)
                 except ValueError as exc:
                     fail(str(exc))
         finally:

@@ -127,7 +127,7 @@ class ConversationEngine:
                     created_at=turn.now,
                 )
             invitation.updated_at = turn.now
-            await uow.session.flush()
+            await uow.flush()
             transcript = (
                 await uow.messages.transcript(invitation.id) if include_transcript else None
             )

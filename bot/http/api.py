@@ -161,7 +161,7 @@ def build_api_router() -> APIRouter:
         row = await _survey(uow, key)
         since, until = _bounds(from_, to)
         try:
-            return await build_report(uow.session, row, since=since, until=until, group_by=group_by)
+            return await build_report(uow, row, since=since, until=until, group_by=group_by)
         except ValueError as exc:
             raise Unprocessable(str(exc), field="group_by") from exc
 

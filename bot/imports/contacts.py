@@ -14,11 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy import Table
 
 from bot.contacts.schemas import ContactIn
-from storage.models import Contact
-from storage.repositories.contacts import CONTACT_FIELDS
+from storage.repositories.contacts import CONTACT_FIELDS, field_lengths
 from storage.uow import UnitOfWork
 
 REQUIRED = "external_id"
@@ -139,17 +137,6 @@ def read_layout(path: Path, delimiter: str | None = None) -> Layout:
     return Layout(delimiter=delimiter, columns=columns)
 
 
-def _table() -> Table:
-    table: Table = Contact.__table__  # type: ignore[attr-defined]
-    return table
-
-
-def _limits() -> dict[str, int]:
-    """Column lengths the database enforces (PostgreSQL would refuse a longer value mid-import)."""
-    table = _table()
-    return {name: length for name in FIELDS if (length := getattr(table.c[name].type, "length", 0))}
-
-
 def _clip(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
@@ -163,7 +150,7 @@ def _describe(error: ErrorDetails, cells: dict[str, str]) -> str:
 
 def read_contacts(path: Path, layout: Layout) -> Iterator[tuple[int, ContactIn | str]]:
     """Each data row as (line, contact), or (line, a sentence saying what is wrong with it)."""
-    limits = _limits()
+    limits = field_lengths()
     with closing(_records(path, layout.delimiter)) as records:
         next(records, None)  # the header
         for line, cells in records:

@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from storage.models import Response
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey
@@ -117,14 +115,7 @@ async def import_rows(
 ) -> ImportResult:
     """Insert validated rows in the caller's transaction; rows imported before are skipped."""
     keys = {row.key(survey_key): row for row in rows}
-    existing: set[str] = set()
-    key_list = list(keys)
-    for start in range(0, len(key_list), 500):
-        chunk = key_list[start : start + 500]
-        result = await uow.session.execute(
-            select(Response.import_key).where(Response.import_key.in_(chunk))
-        )
-        existing.update(k for k in result.scalars() if k)
+    existing = await uow.responses.imported_keys(list(keys))
     contact_ids: dict[str, int] = {}
     batch: list[Response] = []
     imported = 0

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from storage.models import SurveyRow
-from storage.reports import funnel, histograms
 from storage.repositories.surveys import to_domain
+from storage.uow import UnitOfWork
 from surveys.scoring import summarize
 
 
@@ -36,7 +34,7 @@ def parse_bound(value: str | None, *, end: bool, name: str) -> datetime | None:
 
 
 async def build_report(
-    session: AsyncSession,
+    uow: UnitOfWork,
     row: SurveyRow,
     *,
     since: datetime | None = None,
@@ -45,8 +43,8 @@ async def build_report(
 ) -> dict[str, Any]:
     """The report object for one survey, overall and per group."""
     survey = to_domain(row)
-    total, groups = await histograms(
-        session, row.id or 0, since=since, until=until, group_by=group_by
+    total, groups = await uow.reports.histograms(
+        row.id or 0, since=since, until=until, group_by=group_by
     )
 
     def summary(hist: dict[int, int]) -> dict[str, Any]:
@@ -67,5 +65,5 @@ async def build_report(
         if group_by
         else []
     )
-    report["funnel"] = await funnel(session, row.id or 0, since=since, until=until)
+    report["funnel"] = await uow.reports.funnel(row.id or 0, since=since, until=until)
     return report

@@ -7,6 +7,7 @@ from storage.repositories.invitations import InvitationRepository
 from storage.repositories.leases import LeaseRepository
 from storage.repositories.messages import MessageRepository, ResponseRepository
 from storage.repositories.rates import RateRepository
+from storage.repositories.reports import ReportRepository
 from storage.repositories.surveys import SurveyRepository
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MessageRepository",
     "OptOutRepository",
     "RateRepository",
+    "ReportRepository",
     "ResponseRepository",
     "SurveyRepository",
 ]

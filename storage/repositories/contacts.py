@@ -18,6 +18,16 @@ CONTACT_FIELDS = ("name", "email", "phone", "telegram_chat_id", "locale", "timez
 ADDRESS_FIELDS = ("email", "phone", "telegram_chat_id")
 
 
+def field_lengths() -> dict[str, int]:
+    """The longest value the database takes in each contact field (PostgreSQL refuses longer)."""
+    table = Contact.__table__
+    return {
+        name: length
+        for name in CONTACT_FIELDS
+        if (length := getattr(table.c[name].type, "length", 0))
+    }
+
+
 class ContactRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

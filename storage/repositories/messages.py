@@ -114,6 +114,15 @@ class ResponseRepository:
         self.session.add_all(responses)
         await self.session.flush()
 
+    async def imported_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these import digests are stored already (looked up 500 at a time)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            stmt = select(Response.import_key).where(Response.import_key.in_(chunk))
+            found.update(key for key in (await self.session.execute(stmt)).scalars() if key)
+        return found
+
     async def for_invitation(self, invitation_id: str) -> Response | None:
         result = await self.session.execute(
             select(Response).where(Response.invitation_id == invitation_id)

@@ -172,7 +172,7 @@ async def funnel_of(services: Services, survey: str) -> dict[str, Any]:
     async with UnitOfWork(services.read_sessions) as uow:
         row = await uow.surveys.get_by_key(survey)
         assert row is not None
-        report = await build_report(uow.session, row)
+        report = await build_report(uow, row)
     funnel: dict[str, Any] = report["funnel"]
     return funnel
 
