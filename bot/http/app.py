@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
-from bot.errors import ServiceError
+from bot.http import errors
 from bot.http.api import build_api_router
 from bot.http.campaigns import build_campaigns_router
 from bot.http.hooks import build_hooks_router
@@ -54,12 +54,7 @@ def create_app(
     for wiring in registry.WIRINGS:
         app.include_router(wiring.router())
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        body: dict[str, str] = {"detail": exc.message}
-        if exc.field:
-            body["field"] = exc.field
-        return JSONResponse(body, status_code=exc.status)
+    errors.install(app)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

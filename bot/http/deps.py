@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from bot.errors import Unauthorized
 from bot.runtime.services import ServicesDep
 from storage.models import ApiKey
 from storage.uow import UnitOfWork
 
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _bearer = HTTPBearer(auto_error=False, description="An API key from `surveybot apikey create`")
 
 
@@ -36,17 +38,11 @@ async def require_api_key(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing API key: send Authorization: Bearer <key>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthorized("missing API key: send Authorization: Bearer <key>", headers=_CHALLENGE)
     async with UnitOfWork(services.read_sessions) as uow:
         key = await uow.api_keys.verify(credentials.credentials)
     if key is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "invalid API key", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise Unauthorized("invalid API key", headers=_CHALLENGE)
     return key
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from bot.errors import NotFound
+from bot.errors import NotFound, PayloadTooLarge, Unauthorized
 from bot.http.schemas import ApiError, TriggerIn, TriggerOut
 from bot.http.triggers import trigger_and_answer
 from bot.invitations.helpdesk import (
@@ -113,17 +113,17 @@ async def _raw_body(request: Request) -> bytes:
     # The signature covers the exact bytes sent, so the body is read raw, never re-serialised.
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request body too large")
+        raise PayloadTooLarge("request body too large")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request body too large")
+        raise PayloadTooLarge("request body too large")
     return body
 
 
 def _refuse_unless_signed(refused: str | None, source: str) -> None:
     if refused is not None:
         log.warning("webhook %s refused: %s", source, refused)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, refused)
+        raise Unauthorized(refused)
 
 
 def _body_error(exc: ValidationError) -> RequestValidationError:

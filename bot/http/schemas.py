@@ -116,7 +116,10 @@ class SurveysOut(BaseModel):
 
 
 class ApiError(BaseModel):
+    """A refusal: what is wrong, and the field to blame when there is one."""
+
     detail: str
+    field: str | None = None
 
 
 class ScoreFields(BaseModel):

@@ -12,8 +12,9 @@ from fastapi import APIRouter
 
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
+from bot.wiring.email_links import EmailLinks
 from bot.wiring.email_pages import page_locale, text
-from bot.wiring.email_web import EmailLinks, build_email_router
+from bot.wiring.email_web import router
 from channels.base import Channel, ChannelInfo, OutboundMessage
 from channels.email import EmailChannel
 from storage.records import InvitationView
@@ -50,7 +51,7 @@ class EmailWiring(Wiring):
         )
 
     def router(self) -> APIRouter:
-        return build_email_router()
+        return router
 
     def prepare(
         self,

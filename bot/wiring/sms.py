@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversation.inbound import receive
+from bot.errors import Forbidden, NotFound, Unprocessable
 from bot.invitations import lifecycle, recorder
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
@@ -110,7 +111,7 @@ def build_router(wiring: SmsWiring) -> APIRouter:
         sid = form.get("MessageSid") or form.get("SmsMessageSid")
         sender = (form.get("From") or "").strip()
         if not sid or not sender:
-            return _refuse("MessageSid" if not sid else "From")
+            raise _missing("MessageSid" if not sid else "From")
         inbound = InboundMessage(
             channel=CHANNEL,
             address=sender,
@@ -128,7 +129,7 @@ def build_router(wiring: SmsWiring) -> APIRouter:
         sid = form.get("MessageSid") or form.get("SmsSid")
         status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
         if not sid or not status:
-            return _refuse("MessageSid" if not sid else "MessageStatus")
+            raise _missing("MessageSid" if not sid else "MessageStatus")
         await record_status(services, sid, status, _error_code(form.get("ErrorCode")))
         return Response(status_code=204)
 
@@ -138,7 +139,7 @@ def build_router(wiring: SmsWiring) -> APIRouter:
 async def signed_form(request: Request, settings: Settings, wiring: SmsWiring) -> dict[str, str]:
     """The webhook's form fields, once its signature checks out (else 404 when off, 403)."""
     if not wiring.configured(settings) or settings.twilio_auth_token is None:
-        raise HTTPException(404, "the SMS channel is not configured")
+        raise NotFound("the SMS channel is not configured")
     body = (await request.body()).decode("utf-8", errors="replace")
     pairs = parse_qsl(body, keep_blank_values=True)
     signature = request.headers.get(SIGNATURE_HEADER, "")
@@ -147,7 +148,7 @@ async def signed_form(request: Request, settings: Settings, wiring: SmsWiring) -
         public_request_url(settings, request), MultiDict(pairs), signature
     ):
         log.warning("twilio webhook %s refused: missing or invalid signature", request.url.path)
-        raise HTTPException(403, "missing or invalid X-Twilio-Signature")
+        raise Forbidden("missing or invalid X-Twilio-Signature")
     return dict(pairs)
 
 
@@ -207,5 +208,5 @@ def _error_code(value: str | None) -> int | None:
         return None
 
 
-def _refuse(field: str) -> JSONResponse:
-    return JSONResponse({"detail": f"{field} is missing", "field": field}, status_code=422)
+def _missing(field: str) -> Unprocessable:
+    return Unprocessable(f"{field} is missing", field=field)

@@ -14,10 +14,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, Header, Request
 from pydantic import BaseModel, ValidationError
 
-from bot.errors import NotFound
+from bot.errors import BadRequest, Forbidden, NotFound, UpstreamFailed
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
@@ -77,10 +77,10 @@ def build_router() -> APIRouter:
         secret = services.settings.telegram_webhook_secret
         # Without a secret the service polls: an unauthenticated webhook would take forged updates.
         if channel is None or secret is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "the Telegram webhook is not in use")
+            raise NotFound("the Telegram webhook is not in use")
         expected = secret.get_secret_value().encode()
         if not hmac.compare_digest((secret_token or "").encode(), expected):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong X-Telegram-Bot-Api-Secret-Token")
+            raise Forbidden("wrong X-Telegram-Bot-Api-Secret-Token")
         from aiogram.types import Update
 
         from bot.wiring.telegram_updates import handle_update
@@ -88,9 +88,7 @@ def build_router() -> APIRouter:
         try:
             update = Update.model_validate(await request.json())
         except (ValueError, ValidationError) as exc:
-            raise HTTPException(
-                status.HTTP_400_BAD_REQUEST, "the body is not a Telegram update"
-            ) from exc
+            raise BadRequest("the body is not a Telegram update") from exc
         followup = await handle_update(services, channel, update)
         if followup is not None:
             # Replies and keyboard edits go out after the answer: Telegram waits on the webhook.
@@ -112,7 +110,7 @@ async def telegram_link(services: Services, external_id: str) -> TelegramLinkOut
     try:
         username = await channel.username()
     except ChannelError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"getMe failed: {exc}") from exc
+        raise UpstreamFailed(f"getMe failed: {exc}") from exc
     expires_at = (services.clock() + LINK_TTL).replace(microsecond=0)
     from channels.telegram import LinkPayloads
 

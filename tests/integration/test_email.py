@@ -15,8 +15,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from bot.runtime.services import Services
+from bot.wiring.email_links import RATE_SALT, UNSUBSCRIBE_MAX_AGE, UNSUBSCRIBE_SALT
 from bot.wiring.email_pages import TEXTS
-from bot.wiring.email_web import RATE_SALT, UNSUBSCRIBE_MAX_AGE, UNSUBSCRIBE_SALT
 from channels.base import Choice, OutboundMessage, TransientSendError
 from channels.email import EmailChannel
 from storage.models import Invitation, OptOut, Response
