@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 from bot.conversation.engine import Reply
-from bot.http.schemas import TriggerIn
+from bot.http.triggers import TriggerIn
 from bot.invitations.triggers import TriggerResult, trigger
 from bot.runtime.services import Services
 from bot.runtime.survey_files import load_surveys

@@ -9,10 +9,17 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
-from bot.http import errors
-from bot.http.api import build_api_router
-from bot.http.campaigns import build_campaigns_router
-from bot.http.hooks import build_hooks_router
+from bot.http import (
+    campaigns,
+    contacts,
+    errors,
+    invitations,
+    responses,
+    scores,
+    surveys,
+    triggers,
+    webhooks,
+)
 from bot.runtime.services import utc_now
 from bot.runtime.settings import Settings
 from bot.startup.background import start_background
@@ -48,9 +55,9 @@ def create_app(
         summary="CSAT, NPS and CES surveys over chat, SMS, email and the web, with honest scores.",
         lifespan=lifespan,
     )
-    app.include_router(build_api_router())
-    app.include_router(build_campaigns_router())
-    app.include_router(build_hooks_router())
+    for module in (surveys, contacts, triggers, invitations, responses, scores, campaigns):
+        app.include_router(module.router)
+    app.include_router(webhooks.router)
     for wiring in registry.WIRINGS:
         app.include_router(wiring.router())
 

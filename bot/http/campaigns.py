@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
@@ -18,17 +18,11 @@ from bot.campaigns.schemas import (
     campaign_out,
     run_out,
 )
-from bot.http.deps import require_api_key
-from bot.http.schemas import ApiError
+from bot.http.schemas import API_ERRORS, API_KEY, ApiError
 from bot.runtime.services import ServicesDep
 from surveys.campaigns import CampaignSpec
 
 log = logging.getLogger("bot.campaigns")
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ApiError, "description": "Missing or invalid API key"},
-    404: {"model": ApiError, "description": "Unknown campaign or survey"},
-}
 
 
 def get_campaigns(services: ServicesDep) -> Campaigns:
@@ -38,78 +32,76 @@ def get_campaigns(services: ServicesDep) -> Campaigns:
 CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]
 
 
-def build_campaigns_router() -> APIRouter:
-    router = APIRouter(
-        prefix="/api/v1",
-        dependencies=[Depends(require_api_key)],
-        responses=ERRORS,
-        tags=["campaigns"],
-    )
+router = APIRouter(prefix="/api/v1", dependencies=API_KEY, responses=API_ERRORS, tags=["campaigns"])
 
-    @router.post(
-        "/campaigns",
-        response_model=CampaignOut,
-        status_code=status.HTTP_201_CREATED,
-        responses={409: {"model": ApiError, "description": "The name is taken"}},
-    )
-    async def add_campaign(spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
-        """Add a campaign: a survey, an audience filter, a cadence and an optional spread."""
-        created = await campaigns.create(spec)
-        return campaign_out(await campaigns.get(created.name))
 
-    @router.put("/campaigns/{name}", response_model=CampaignOut)
-    async def replace_campaign(
-        name: str, spec: CampaignSpec, campaigns: CampaignsDep
-    ) -> CampaignOut:
-        """Replace a campaign's spec (its name stays; fire times already past are not made up)."""
-        await campaigns.update(name, spec)
-        return campaign_out(await campaigns.get(name))
+@router.post(
+    "/campaigns",
+    response_model=CampaignOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ApiError, "description": "The name is taken"}},
+)
+async def add_campaign(spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
+    """Add a campaign: a survey, an audience filter, a cadence and an optional spread."""
+    created = await campaigns.create(spec)
+    return campaign_out(await campaigns.get(created.name))
 
-    @router.get("/campaigns", response_model=CampaignsOut)
-    async def list_campaigns(campaigns: CampaignsDep) -> CampaignsOut:
-        views = await campaigns.list_campaigns()
-        return CampaignsOut(data=[campaign_out(v) for v in views], count=len(views))
 
-    @router.get("/campaigns/{name}", response_model=CampaignDetailOut)
-    async def get_campaign(name: str, campaigns: CampaignsDep) -> CampaignDetailOut:
-        """One campaign with its next fire time and its recent runs."""
-        view = await campaigns.get(name)
-        return campaign_detail_out(view, await campaigns.runs(name, limit=10))
+@router.put("/campaigns/{name}", response_model=CampaignOut)
+async def replace_campaign(name: str, spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
+    """Replace a campaign's spec (its name stays; fire times already past are not made up)."""
+    await campaigns.update(name, spec)
+    return campaign_out(await campaigns.get(name))
 
-    @router.post("/campaigns/{name}/pause", response_model=CampaignOut)
-    async def pause_campaign(name: str, campaigns: CampaignsDep) -> CampaignOut:
-        await campaigns.pause(name)
-        return campaign_out(await campaigns.get(name))
 
-    @router.post("/campaigns/{name}/resume", response_model=CampaignOut)
-    async def resume_campaign(name: str, campaigns: CampaignsDep) -> CampaignOut:
-        """Resume: the campaign fires at its next fire time; ones missed while paused are not."""
-        await campaigns.resume(name)
-        return campaign_out(await campaigns.get(name))
+@router.get("/campaigns", response_model=CampaignsOut)
+async def list_campaigns(campaigns: CampaignsDep) -> CampaignsOut:
+    views = await campaigns.list_campaigns()
+    return CampaignsOut(data=[campaign_out(v) for v in views], count=len(views))
 
-    @router.post(
-        "/campaigns/{name}/runs",
-        response_model=RunOut,
-        status_code=status.HTTP_202_ACCEPTED,
-        responses={409: {"model": ApiError, "description": "A run is in progress"}},
-    )
-    async def run_now(name: str, campaigns: CampaignsDep, services: ServicesDep) -> RunOut:
-        """Run the campaign now; the run executes in the background (poll GET …/runs)."""
-        run = await campaigns.run_now(name)
-        services.spawn(_execute(campaigns, run.id or 0), "campaign-run")
-        return run_out(run, name)
 
-    @router.get("/campaigns/{name}/runs", response_model=RunsOut)
-    async def list_runs(
-        name: str,
-        campaigns: CampaignsDep,
-        limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    ) -> RunsOut:
-        """The campaign's runs, newest first."""
-        runs = await campaigns.runs(name, limit=limit)
-        return RunsOut(data=[run_out(r, name) for r in runs], count=len(runs))
+@router.get("/campaigns/{name}", response_model=CampaignDetailOut)
+async def get_campaign(name: str, campaigns: CampaignsDep) -> CampaignDetailOut:
+    """One campaign with its next fire time and its recent runs."""
+    view = await campaigns.get(name)
+    return campaign_detail_out(view, await campaigns.runs(name, limit=10))
 
-    return router
+
+@router.post("/campaigns/{name}/pause", response_model=CampaignOut)
+async def pause_campaign(name: str, campaigns: CampaignsDep) -> CampaignOut:
+    await campaigns.pause(name)
+    return campaign_out(await campaigns.get(name))
+
+
+@router.post("/campaigns/{name}/resume", response_model=CampaignOut)
+async def resume_campaign(name: str, campaigns: CampaignsDep) -> CampaignOut:
+    """Resume: the campaign fires at its next fire time; ones missed while paused are not."""
+    await campaigns.resume(name)
+    return campaign_out(await campaigns.get(name))
+
+
+@router.post(
+    "/campaigns/{name}/runs",
+    response_model=RunOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"model": ApiError, "description": "A run is in progress"}},
+)
+async def run_now(name: str, campaigns: CampaignsDep, services: ServicesDep) -> RunOut:
+    """Run the campaign now; the run executes in the background (poll GET …/runs)."""
+    run = await campaigns.run_now(name)
+    services.spawn(_execute(campaigns, run.id or 0), "campaign-run")
+    return run_out(run, name)
+
+
+@router.get("/campaigns/{name}/runs", response_model=RunsOut)
+async def list_runs(
+    name: str,
+    campaigns: CampaignsDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> RunsOut:
+    """The campaign's runs, newest first."""
+    runs = await campaigns.runs(name, limit=limit)
+    return RunsOut(data=[run_out(r, name) for r in runs], count=len(runs))
 
 
 async def _execute(campaigns: Campaigns, run_id: int) -> None:

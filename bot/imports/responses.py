@@ -46,7 +46,7 @@ class ImportRow:
 
 def _parse_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    # A time without an offset is taken as UTC (documented in the README).
+    # A time without an offset is taken as UTC (documented in docs/scores.md).
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

@@ -101,7 +101,7 @@ class ZendeskTicket(BaseModel):
 
 
 class ZendeskEvent(BaseModel):
-    """The JSON body the README's Zendesk webhook template produces."""
+    """The JSON body the Zendesk webhook template in docs/helpdesks.md produces."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from bot.errors import NotFound, Unprocessable
 from storage.models import SurveyRow
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
@@ -67,3 +68,19 @@ async def build_report(
     )
     report["funnel"] = await uow.reports.funnel(row.id or 0, since=since, until=until)
     return report
+
+
+async def find_survey(uow: UnitOfWork, key: str) -> SurveyRow:
+    """The stored survey with this key, or NotFound naming the survey."""
+    row = await uow.surveys.get_by_key(key)
+    if row is None:
+        raise NotFound(f"survey {key!r} does not exist", field="survey")
+    return row
+
+
+def period(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:
+    """The report period a request names (`from`, `to`), or Unprocessable naming the bound."""
+    try:
+        return parse_bound(from_, end=False, name="from"), parse_bound(to, end=True, name="to")
+    except PeriodError as exc:
+        raise Unprocessable(str(exc), field=str(exc).split(":")[0]) from exc

@@ -13,7 +13,7 @@ from storage.database import DEFAULT_DATABASE_URL, normalize_url
 
 
 class Settings(BaseSettings):
-    """Everything configurable; see the README's configuration table."""
+    """Everything configurable; see docs/configuration.md."""
 
     model_config = SettingsConfigDict(env_prefix="SURVEYBOT_", env_file=".env", extra="ignore")
 
