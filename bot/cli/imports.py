@@ -1,0 +1,81 @@
+"""`surveybot import`: historical responses from CSV."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import fail, load_settings, out, progress_bar, run
+
+import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
+
+
+@import_app.command("responses")
+def import_responses(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: contact, score[, comment, answered_at, channel, …]")
+    ],
+    survey: Annotated[str, typer.Option("--survey", help="The survey key the responses belong to")],
+) -> None:
+    """Import responses from CSV: every row valid or nothing imported; other columns become properties."""
+    from bot.imports.responses import ImportRow, import_rows, read_rows
+    from bot.runtime.database import open_database
+    from storage.repositories.surveys import to_domain
+    from storage.uow import UnitOfWork
+
+    if not file.is_file():
+        fail(f"{file} does not exist or is not a file")
+    settings = load_settings()
+
+    async def main() -> tuple[int, int]:
+        engine, sessions = await open_database(settings)
+        try:
+            async with UnitOfWork(sessions) as uow:
+                row = await uow.surveys.get_by_key(survey)
+                if row is None:
+                    fail(
+                        f"survey {survey!r} does not exist (load it with `surveybot surveys load`)"
+                    )
+                definition = to_domain(row)
+                rows: list[ImportRow] = []
+                problems: list[str] = []
+                with progress_bar() as progress:
+                    task = progress.add_task("checking rows", total=None)
+                    try:
+                        for item in read_rows(file, definition, now=datetime.now(UTC)):
+                            if isinstance(item, str):
+                                problems.append(item)
+                            else:
+                                rows.append(item)
+                            progress.advance(task)
+                    except (UnicodeDecodeError, OSError) as exc:
+                        fail(f"cannot read {file}: {exc}")
+                    if problems:
+                        shown = problems[:20]
+                        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+                        fail(
+                            f"nothing imported: {len(problems)} bad row(s){more}:\n  "
+                            + "\n  ".join(shown)
+                        )
+                    task2 = progress.add_task("importing", total=len(rows))
+                    result = await import_rows(
+                        uow,
+                        row.id or 0,
+                        survey,
+                        rows,
+                        progress=lambda n: progress.advance(task2, n),
+                    )
+                await uow.commit()
+                return result.imported, result.already_present
+        finally:
+            await engine.dispose()
+
+    imported, present = run(main())
+    out.print(
+        f"imported {imported} response(s) into {survey}"
+        + (f"; {present} were already there" if present else ""),
+        highlight=False,
+    )
