@@ -17,7 +17,6 @@ from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.conversation.inbound import receive
 from bot.errors import Forbidden, NotFound, Unprocessable
 from bot.invitations import lifecycle, recorder
 from bot.runtime.services import Services, ServicesDep
@@ -119,7 +118,7 @@ def build_router(wiring: SmsWiring) -> APIRouter:
             provider_message_id=sid,
             received_at=services.clock(),
         )
-        reply = await receive(services, inbound, reply=False)
+        reply = await services.conversation.handle(inbound)
         return twiml([degrade_to_text(message) for message in reply.messages])
 
     @router.post("/status")

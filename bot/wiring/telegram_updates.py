@@ -15,7 +15,6 @@ from datetime import datetime
 
 from aiogram.types import CallbackQuery, Message, Update
 
-from bot.conversation.inbound import receive
 from bot.invitations import recorder
 from bot.runtime.services import Services
 from channels.base import (
@@ -73,7 +72,7 @@ async def handle_update(
         locale = reply.contact.locale if reply.contact is not None else None
         replies = reply.messages or [_message(chat, builtin("opted_out", locale))]
         return _sender(services, channel, chat, replies)
-    reply = await receive(services, inbound, reply=False)
+    reply = await services.conversation.handle(inbound)
     return _sender(services, channel, chat, reply.messages)
 
 
