@@ -224,28 +224,7 @@ class RunExecutor:
                 surveyed=contact_id in surveyed,
                 sample_key=key,
             )
-            rows.append(
-                {
-                    "id": uuid.uuid4().hex,
-                    "survey_id": state.campaign.survey_id,
-                    "contact_id": contact_id,
-                    "channel": info.name,
-                    "status": decided.status,
-                    "skip_reason": decided.reason,
-                    "step": Step.AWAITING_SCORE,
-                    "reprompts": 0,
-                    "attempts": 0,
-                    "reminders_sent": 0,
-                    "locale": contact.locale,
-                    "send_at": decided.send_at,
-                    "properties": {"campaign": state.campaign.name},
-                    "idempotency_key": key,
-                    "campaign_id": state.campaign_id,
-                    "campaign_run_id": state.run_id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            rows.append(_row(state, contact, info.name, decided, key, now))
         return rows
 
     async def _finish(self, state: _Run, counts: _Counts) -> CampaignRun | None:
@@ -276,6 +255,37 @@ class RunExecutor:
             run.skipped,
         )
         return run
+
+
+def _row(
+    state: _Run,
+    contact: Contact,
+    channel: str,
+    decided: decisions.Plan,
+    key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """One invitation of the run, as the bulk insert takes it."""
+    return {
+        "id": uuid.uuid4().hex,
+        "survey_id": state.campaign.survey_id,
+        "contact_id": contact.id or 0,
+        "channel": channel,
+        "status": decided.status,
+        "skip_reason": decided.reason,
+        "step": Step.AWAITING_SCORE,
+        "reprompts": 0,
+        "attempts": 0,
+        "reminders_sent": 0,
+        "locale": contact.locale,
+        "send_at": decided.send_at,
+        "properties": {"campaign": state.campaign.name},
+        "idempotency_key": key,
+        "campaign_id": state.campaign_id,
+        "campaign_run_id": state.run_id,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 @dataclass(slots=True)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import fail, load_settings, out, progress_bar, run
+
+if TYPE_CHECKING:
+    from bot.imports.contacts import Checked, ImportResult, Layout
+    from bot.runtime.settings import Settings
 
 contacts_app = typer.Typer(help="Manage contacts (the people surveys go to).", no_args_is_help=True)
 
@@ -58,26 +62,33 @@ def import_contacts(
     An empty cell keeps the stored value; properties merge with the stored ones.
     Values are checked exactly as POST /api/v1/contacts checks them.
     """
-    from bot.imports.contacts import (
-        MAX_PROBLEMS_SHOWN,
-        ContactFileError,
-        ImportResult,
-        check_file,
-        count_existing,
-        estimate_rows,
-        read_layout,
-        write_contacts,
-    )
-    from bot.runtime.database import open_database
-    from storage.uow import UnitOfWork
-
     if not file.is_file():
         fail(f"{file} does not exist or is not a file")
     separator = _delimiter(delimiter)
     settings = load_settings()
+    stamp = _stamp(file)  # taken before the first pass: any change after it refuses the import
+    layout, checked = _check(file, separator)
+    result = _write(settings, file, layout, checked, stamp=stamp, dry_run=dry_run)
+    summary = f"{result.total} contact(s): {result.created} created, {result.updated} updated"
+    if dry_run:
+        out.print(
+            f"would import {summary} (dry run: nothing written)", highlight=False, soft_wrap=True
+        )
+    else:
+        out.print(f"imported {summary}", highlight=False, soft_wrap=True)
+
+
+def _check(file: Path, separator: str | None) -> tuple[Layout, Checked]:
+    """Pass 1 with a progress bar; exits 1 naming the problems when any row is bad."""
+    from bot.imports.contacts import (
+        MAX_PROBLEMS_SHOWN,
+        ContactFileError,
+        check_file,
+        estimate_rows,
+        read_layout,
+    )
+
     try:
-        before = file.stat()
-        stamp = (before.st_size, before.st_mtime_ns)
         layout = read_layout(file, separator)
         with progress_bar() as progress:
             task = progress.add_task("checking rows", total=estimate_rows(file))
@@ -96,6 +107,22 @@ def import_contacts(
         )
     if not checked.rows:
         fail(f"nothing imported: {file} has a header row but no contacts")
+    return layout, checked
+
+
+def _write(
+    settings: Settings,
+    file: Path,
+    layout: Layout,
+    checked: Checked,
+    *,
+    stamp: tuple[int, int],
+    dry_run: bool,
+) -> ImportResult:
+    """Pass 2 in one transaction, refused if the file changed since `stamp`; or the dry run."""
+    from bot.imports.contacts import ContactFileError, ImportResult, count_existing, write_contacts
+    from bot.runtime.database import open_database
+    from storage.uow import UnitOfWork
 
     async def main() -> ImportResult:
         engine, sessions = await open_database(settings)
@@ -114,8 +141,7 @@ def import_contacts(
                         now=datetime.now(UTC),
                         progress=lambda n: progress.advance(task, n),
                     )
-                after = file.stat()
-                if (after.st_size, after.st_mtime_ns) != stamp:
+                if _stamp(file) != stamp:
                     raise ContactFileError(
                         f"{file} changed while it was being imported; nothing imported"
                     )
@@ -125,13 +151,12 @@ def import_contacts(
             await engine.dispose()
 
     try:
-        result = run(main())
+        return run(main())
     except ContactFileError as exc:
         fail(str(exc))
-    summary = f"{result.total} contact(s): {result.created} created, {result.updated} updated"
-    if dry_run:
-        out.print(
-            f"would import {summary} (dry run: nothing written)", highlight=False, soft_wrap=True
-        )
-    else:
-        out.print(f"imported {summary}", highlight=False, soft_wrap=True)
+
+
+def _stamp(file: Path) -> tuple[int, int]:
+    """What tells that a file changed: its size and modification time."""
+    stat = file.stat()
+    return stat.st_size, stat.st_mtime_ns

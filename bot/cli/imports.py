@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import fail, load_settings, out, progress_bar, run
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from bot.imports.responses import ImportRow
+    from surveys.definitions import Survey
 
 import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
 
@@ -21,7 +27,7 @@ def import_responses(
     survey: Annotated[str, typer.Option("--survey", help="The survey key the responses belong to")],
 ) -> None:
     """Import responses from CSV: every row valid or nothing imported; other columns become properties."""
-    from bot.imports.responses import ImportRow, import_rows, read_rows
+    from bot.imports.responses import import_rows
     from bot.runtime.database import open_database
     from storage.repositories.surveys import to_domain
     from storage.uow import UnitOfWork
@@ -39,27 +45,8 @@ def import_responses(
                     fail(
                         f"survey {survey!r} does not exist (load it with `surveybot surveys load`)"
                     )
-                definition = to_domain(row)
-                rows: list[ImportRow] = []
-                problems: list[str] = []
                 with progress_bar() as progress:
-                    task = progress.add_task("checking rows", total=None)
-                    try:
-                        for item in read_rows(file, definition, now=datetime.now(UTC)):
-                            if isinstance(item, str):
-                                problems.append(item)
-                            else:
-                                rows.append(item)
-                            progress.advance(task)
-                    except (UnicodeDecodeError, OSError) as exc:
-                        fail(f"cannot read {file}: {exc}")
-                    if problems:
-                        shown = problems[:20]
-                        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
-                        fail(
-                            f"nothing imported: {len(problems)} bad row(s){more}:\n  "
-                            + "\n  ".join(shown)
-                        )
+                    rows = _checked_rows(file, to_domain(row), progress)
                     task2 = progress.add_task("importing", total=len(rows))
                     result = await import_rows(
                         uow,
@@ -79,3 +66,26 @@ def import_responses(
         + (f"; {present} were already there" if present else ""),
         highlight=False,
     )
+
+
+def _checked_rows(file: Path, survey: Survey, progress: Progress) -> list[ImportRow]:
+    """Every row of the file, checked; exits 1 naming the bad rows when there are any."""
+    from bot.imports.responses import read_rows
+
+    rows: list[ImportRow] = []
+    problems: list[str] = []
+    task = progress.add_task("checking rows", total=None)
+    try:
+        for item in read_rows(file, survey, now=datetime.now(UTC)):
+            if isinstance(item, str):
+                problems.append(item)
+            else:
+                rows.append(item)
+            progress.advance(task)
+    except (UnicodeDecodeError, OSError) as exc:
+        fail(f"cannot read {file}: {exc}")
+    if problems:
+        shown = problems[:20]
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        fail(f"nothing imported: {len(problems)} bad row(s){more}:\n  " + "\n  ".join(shown))
+    return rows

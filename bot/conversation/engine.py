@@ -106,39 +106,54 @@ class ConversationEngine:
                 replies = await self._outside(uow, contact, inbound, intent, source or "keyword")
                 await uow.commit()
                 return Reply(messages=replies, invitation_id=invitation_id, contact=contact)
-            talk = Talk.of(
-                to_domain(conversation.survey),
-                conversation.contact,
-                invitation,
-                inbound.address,
-                max_text=self._max_text(inbound.channel),
+            reply = await self._turn(
+                uow, conversation, inbound, rescore=rescore, intent=intent, source=source
             )
-            turn = Turn(uow, conversation, talk, self._clock(), self._max_reprompts)
-            await take(
-                turn, inbound.text, rescore=rescore, intent=intent, source=source or "conversation"
-            )
-            for out in turn.out:
-                await uow.messages.add_outbound(
-                    channel=inbound.channel,
-                    address=inbound.address,
-                    text=out.text,
-                    invitation_id=invitation.id,
-                    contact_id=conversation.contact.id,
-                    created_at=turn.now,
-                )
-            invitation.updated_at = turn.now
-            await uow.flush()
-            transcript = (
-                await uow.messages.transcript(invitation.id) if include_transcript else None
-            )
+            if include_transcript:
+                reply.transcript = await uow.messages.transcript(invitation.id)
             await uow.commit()
-            return Reply(
-                messages=turn.out,
+            return reply
+
+    async def _turn(
+        self,
+        uow: UnitOfWork,
+        conversation: Conversation,
+        inbound: InboundMessage,
+        *,
+        rescore: bool,
+        intent: Intent | None,
+        source: str | None,
+    ) -> Reply:
+        """Take the turn, and store what it says back (the caller commits)."""
+        invitation = conversation.invitation
+        talk = Talk.of(
+            to_domain(conversation.survey),
+            conversation.contact,
+            invitation,
+            inbound.address,
+            max_text=self._max_text(inbound.channel),
+        )
+        turn = Turn(uow, conversation, talk, self._clock(), self._max_reprompts)
+        await take(
+            turn, inbound.text, rescore=rescore, intent=intent, source=source or "conversation"
+        )
+        for out in turn.out:
+            await uow.messages.add_outbound(
+                channel=inbound.channel,
+                address=inbound.address,
+                text=out.text,
                 invitation_id=invitation.id,
-                conversation=conversation,
-                transcript=transcript,
-                contact=conversation.contact,
+                contact_id=conversation.contact.id,
+                created_at=turn.now,
             )
+        invitation.updated_at = turn.now
+        await uow.flush()
+        return Reply(
+            messages=turn.out,
+            invitation_id=invitation.id,
+            conversation=conversation,
+            contact=conversation.contact,
+        )
 
     async def _find(
         self, uow: UnitOfWork, inbound: InboundMessage, invitation_id: str | None

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.conversation.engine import ConversationEngine
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.sending import Prepare
 from bot.runtime.database import open_database
 from bot.runtime.services import Services, utc_now
 from bot.runtime.settings import Settings
 from bot.runtime.survey_files import load_surveys, read_survey_file
 from bot.wiring import registry
 from bot.wiring.base import ChannelWiring
-from channels.base import Channel, OutboundMessage
+from channels.base import Channel, ChannelInfo, OutboundMessage
 from channels.web import ChatLinks
 from storage.database import read_session_factory
 from storage.records import InvitationView
@@ -31,13 +34,13 @@ async def build_services(
     clock: Callable[[], datetime] = utc_now,
     channels: dict[str, Channel] | None = None,
 ) -> Services:
+    registry.check_settings(settings)
     engine, sessions = await open_database(settings)
     secret = (
         settings.secret_key.get_secret_value()
         if settings.secret_key is not None
         else await instance_secret(sessions, "link-signing")
     )
-    registry.check_settings(settings)
     links = ChatLinks(secret=secret, base_url=settings.base_url())
     wirings = configured_wirings(settings)
     all_channels: dict[str, Channel] = {
@@ -55,22 +58,7 @@ async def build_services(
         return wiring.prepare(message, invitation, settings=settings, secret=secret)
 
     read_sessions = read_session_factory(engine)
-    outbox = OutboxSender(
-        sessions=sessions,
-        read_sessions=read_sessions,
-        channels=all_channels,
-        clock=clock,
-        prepare=prepare,
-        invitation_ttl=timedelta(hours=settings.invitation_ttl_hours),
-        interval_seconds=settings.dispatch_interval_seconds,
-        batch_size=settings.dispatch_batch_size,
-        concurrency=settings.dispatch_concurrency,
-        lease_seconds=settings.lease_seconds,
-        max_attempts=settings.max_send_attempts,
-        retry_base_seconds=settings.retry_base_seconds,
-        catalog=catalog,
-        rate_limits={info.name: settings.rate_for(info.name, info.send_rate) for info in catalog},
-    )
+    outbox = _outbox(settings, sessions, read_sessions, all_channels, catalog, clock, prepare)
     conversation = ConversationEngine(
         sessions=sessions, clock=clock, catalog=catalog, max_reprompts=settings.max_reprompts
     )
@@ -90,3 +78,32 @@ async def build_services(
     if settings.surveys_file is not None:
         await load_surveys(sessions, read_survey_file(settings.surveys_file))
     return services
+
+
+def _outbox(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    read_sessions: async_sessionmaker[AsyncSession],
+    channels: dict[str, Channel],
+    catalog: tuple[ChannelInfo, ...],
+    clock: Callable[[], datetime],
+    prepare: Prepare,
+) -> OutboxSender:
+    """The outbox sender as the settings shape it; each channel's rate is its own default
+    unless a setting says otherwise."""
+    return OutboxSender(
+        sessions=sessions,
+        read_sessions=read_sessions,
+        channels=channels,
+        catalog=catalog,
+        clock=clock,
+        prepare=prepare,
+        invitation_ttl=timedelta(hours=settings.invitation_ttl_hours),
+        interval_seconds=settings.dispatch_interval_seconds,
+        batch_size=settings.dispatch_batch_size,
+        concurrency=settings.dispatch_concurrency,
+        lease_seconds=settings.lease_seconds,
+        max_attempts=settings.max_send_attempts,
+        retry_base_seconds=settings.retry_base_seconds,
+        rate_limits={info.name: settings.rate_for(info.name, info.send_rate) for info in catalog},
+    )
