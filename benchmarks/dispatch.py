@@ -121,7 +121,7 @@ async def phase_surveybot(url: str, receiver: str, args: argparse.Namespace) -> 
         info(f"enqueued {finished.invited} in {enqueue_s:.1f} s")
 
         async def loop() -> None:
-            while await services.dispatcher.dispatch_due() > 0:
+            while await services.outbox.send_due() > 0:
                 pass
 
         started, cpu = time.perf_counter(), cpu_seconds()
