@@ -14,7 +14,7 @@ apikey_app = typer.Typer(help="Manage API keys for /api/v1.", no_args_is_help=Tr
 @apikey_app.command("create")
 def apikey_create(name: Annotated[str, typer.Argument(help="Who or what the key is for")]) -> None:
     """Create an API key; it is printed once, as the last line."""
-    from bot.runtime.database import open_database
+    from bot.runtime.database import database
     from storage.uow import UnitOfWork
 
     if not name.strip() or len(name) > 100:
@@ -22,14 +22,11 @@ def apikey_create(name: Annotated[str, typer.Argument(help="Who or what the key 
     settings = load_settings()
 
     async def main() -> str:
-        engine, sessions = await open_database(settings)
-        try:
+        async with database(settings) as sessions:
             async with UnitOfWork(sessions) as uow:
                 _, plain = await uow.api_keys.create(name.strip())
                 await uow.commit()
                 return plain
-        finally:
-            await engine.dispose()
 
     plain = run(main())
     err.print(f"API key {name!r} created; store it now, it is not shown again:", highlight=False)

@@ -46,21 +46,18 @@ OPTIONS = {
 def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
     """Open the database, hand `work` a `Campaigns`, and turn refusals into exit 1."""
     from bot.campaigns.management import Campaigns
-    from bot.runtime.database import open_database
+    from bot.runtime.database import database
     from bot.wiring import registry
 
     settings = load_settings()
     channels = tuple(wiring.info for wiring in registry.configured(settings))
 
     async def main() -> T:
-        engine, sessions = await open_database(settings)
-        try:
+        async with database(settings) as sessions:
             campaigns = Campaigns(
                 sessions=sessions, clock=utcnow, channels=channels, page_size=1000
             )
             return await work(campaigns)
-        finally:
-            await engine.dispose()
 
     try:
         return run(main())

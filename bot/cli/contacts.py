@@ -121,12 +121,11 @@ def _write(
 ) -> ImportResult:
     """Pass 2 in one transaction, refused if the file changed since `stamp`; or the dry run."""
     from bot.imports.contacts import ContactFileError, ImportResult, count_existing, write_contacts
-    from bot.runtime.database import open_database
+    from bot.runtime.database import database
     from storage.uow import UnitOfWork
 
     async def main() -> ImportResult:
-        engine, sessions = await open_database(settings)
-        try:
+        async with database(settings) as sessions:
             async with UnitOfWork(sessions) as uow:
                 if dry_run:
                     known = await count_existing(uow, checked.ids)
@@ -147,8 +146,6 @@ def _write(
                     )
                 await uow.commit()
                 return result
-        finally:
-            await engine.dispose()
 
     try:
         return run(main())

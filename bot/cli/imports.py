@@ -28,7 +28,7 @@ def import_responses(
 ) -> None:
     """Import responses from CSV: every row valid or nothing imported; other columns become properties."""
     from bot.imports.responses import import_rows
-    from bot.runtime.database import open_database
+    from bot.runtime.database import database
     from storage.repositories.surveys import to_domain
     from storage.uow import UnitOfWork
 
@@ -37,8 +37,7 @@ def import_responses(
     settings = load_settings()
 
     async def main() -> tuple[int, int]:
-        engine, sessions = await open_database(settings)
-        try:
+        async with database(settings) as sessions:
             async with UnitOfWork(sessions) as uow:
                 row = await uow.surveys.get_by_key(survey)
                 if row is None:
@@ -57,8 +56,6 @@ def import_responses(
                     )
                 await uow.commit()
                 return result.imported, result.already_present
-        finally:
-            await engine.dispose()
 
     imported, present = run(main())
     out.print(

@@ -28,7 +28,7 @@ def report(
 ) -> None:
     """Score a survey over a period, overall and by group, with margins of error."""
     from bot.reports.scores import PeriodError, build_report, parse_bound
-    from bot.runtime.database import open_database
+    from bot.runtime.database import database
     from storage.uow import UnitOfWork
 
     try:
@@ -39,8 +39,7 @@ def report(
     settings = load_settings()
 
     async def main() -> dict[str, Any]:
-        engine, sessions = await open_database(settings)
-        try:
+        async with database(settings) as sessions:
             async with UnitOfWork(sessions) as uow:
                 row = await uow.surveys.get_by_key(survey)
                 if row is None:
@@ -49,8 +48,6 @@ def report(
                     return await build_report(uow, row, since=since, until=until, group_by=group_by)
                 except ValueError as exc:
                     fail(str(exc))
-        finally:
-            await engine.dispose()
 
     result = run(main())
     if as_json:

@@ -17,7 +17,7 @@ def surveys_load(
     file: Annotated[Path, typer.Argument(help="A YAML file with a `surveys:` list")],
 ) -> None:
     """Create or update the surveys in FILE (all or none)."""
-    from bot.runtime.database import open_database
+    from bot.runtime.database import database
     from bot.runtime.survey_files import SurveyFileError, load_surveys, read_survey_file
 
     settings = load_settings()
@@ -27,11 +27,8 @@ def surveys_load(
         fail(str(exc))
 
     async def main() -> list[tuple[str, bool]]:
-        engine, sessions = await open_database(settings)
-        try:
+        async with database(settings) as sessions:
             return await load_surveys(sessions, surveys)
-        finally:
-            await engine.dispose()
 
     for key, created in run(main()):
         out.print(f"{'created' if created else 'updated'} survey {key}", highlight=False)
