@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.conversation.engine import Reply
@@ -14,6 +15,7 @@ from channels.base import InboundMessage, OutboundMessage, SendResult
 from storage.models import Invitation, Response
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey
+from tests.conftest import FakeClock, services_with
 
 _ids = itertools.count(1)
 
@@ -62,6 +64,23 @@ async def invitation(services: Services, invitation_id: str) -> Invitation:
 async def response(services: Services, invitation_id: str) -> Response | None:
     async with UnitOfWork(services.sessions) as uow:
         return await uow.responses.for_invitation(invitation_id)
+
+
+def at(*args: int) -> datetime:
+    """A moment in UTC: at(2026, 11, 2, 14, 0)."""
+    return datetime(*args, tzinfo=UTC)
+
+
+async def sms_services(database_url: str, clock: FakeClock) -> tuple[Services, ScriptedChannel]:
+    """Services whose SMS channel is a ScriptedChannel, without a rate limit."""
+    channel = ScriptedChannel()
+    services = await services_with(database_url, clock, {"sms": channel}, sms_rate_per_second=0)
+    return services, channel
+
+
+async def answer(services: Services, invitation_id: str, text: str) -> None:
+    """`say`, when the reply does not matter."""
+    await say(services, invitation_id, text)
 
 
 def texts(reply: Reply) -> list[str]:

@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.campaigns.schedule import crontab_trigger, newest_fire_time
 from bot.campaigns.scheduler import LEASE_NAME, CampaignScheduler, default_holder
 from bot.runtime.services import Services
 from storage.models import CampaignRun, Invitation
 from storage.uow import UnitOfWork
+from tests.bot.campaigns.campaign_env import ALL_CHANNELS, add_contacts, manager, nps, spec
 from tests.conftest import FakeClock
-from tests.integration.test_campaigns import ALL_CHANNELS, add_contacts, manager, nps, spec
 
 
 @pytest.fixture
@@ -193,31 +192,6 @@ async def test_run_loop_leads_ticks_and_releases_on_cancel(
     await asyncio.gather(task, return_exceptions=True)
     async with UnitOfWork(services.sessions) as uow:
         assert await uow.leases.get(LEASE_NAME) is None
-
-
-def test_newest_fire_time_after_a_year_of_downtime_is_cheap() -> None:
-    every_minute = crontab_trigger("* * * * *", UTC)
-    after = datetime(2025, 1, 1, tzinfo=UTC)
-    now = datetime(2026, 1, 1, 12, 34, 56, tzinfo=UTC)
-    started = time.perf_counter()
-    assert newest_fire_time(every_minute, after, now) == datetime(2026, 1, 1, 12, 34, tzinfo=UTC)
-    assert time.perf_counter() - started < 0.5
-    quarterly = crontab_trigger("0 9 1 */3 *", UTC)
-    assert newest_fire_time(quarterly, after, now) == datetime(2026, 1, 1, 9, tzinfo=UTC)
-    december = datetime(2025, 12, 31, tzinfo=UTC)
-    assert newest_fire_time(quarterly, after, december) == datetime(2025, 10, 1, 9, tzinfo=UTC)
-    assert newest_fire_time(quarterly, datetime(2025, 10, 1, 9, tzinfo=UTC), december) is None
-
-
-def test_crontab_weekdays_and_errors() -> None:
-    monday = datetime(2026, 11, 2, tzinfo=UTC)
-    fire = crontab_trigger("0 9 * * 1-5", UTC).get_next_fire_time(None, monday)
-    assert fire == datetime(2026, 11, 2, 9, tzinfo=UTC)
-    sunday = crontab_trigger("0 9 * * 7", UTC).get_next_fire_time(None, monday)
-    assert sunday.weekday() == 6
-    for bad in ("0 9 * *", "0 9 * * 8", "0 9 * * 5-1", "99 9 * * *"):
-        with pytest.raises(ValueError):
-            crontab_trigger(bad, UTC)
 
 
 async def test_concurrent_contenders_get_one_lease(services: Services, clock: FakeClock) -> None:

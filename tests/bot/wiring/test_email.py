@@ -1,4 +1,4 @@
-"""The email channel: aiosmtplib against a real SMTP server (aiosmtpd), and its pages via the app."""
+"""Email surveys through the app: the message, rating links and pages, unsubscribing, refusals."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from sqlalchemy import select
 from bot.runtime.services import Services
 from bot.wiring.email_links import RATE_SALT, UNSUBSCRIBE_MAX_AGE, UNSUBSCRIBE_SALT
 from bot.wiring.email_pages import TEXTS
-from channels.base import Choice, OutboundMessage, TransientSendError
-from channels.email import EmailChannel
 from storage.models import Invitation, OptOut, Response
 from storage.uow import UnitOfWork
 from surveys.texts import LOCALES
@@ -357,46 +355,6 @@ async def test_451_is_retried_with_backoff(ctx: Ctx) -> None:
     assert await ctx.services.outbox.send_due() == 1
     invitation, _, _ = await stored(ctx, invitation_id)
     assert invitation.status == "sent" and len(ctx.smtp.messages) == 1
-
-
-def _question() -> OutboundMessage:
-    return OutboundMessage(
-        channel="email",
-        address="ana@example.com",
-        text="How did we do?",
-        choices=(Choice("1", "1"), Choice("2", "2")),
-        metadata={"rate_url.1": f"{BASE}/r/t?score=1", "rate_url.2": f"{BASE}/r/t?score=2"},
-    )
-
-
-async def test_a_refused_login_is_transient_and_says_what_to_check() -> None:
-    with smtp_standin(login=("surveys", "right")) as server:
-        for password, ok in (("wrong", False), ("right", True)):
-            channel = EmailChannel(
-                host=server.host,
-                port=server.port,
-                sender="surveys@example.com",
-                tls="none",
-                username="surveys",
-                password=password,
-            )
-            await channel.start()
-            if ok:
-                assert (await channel.send(_question())).provider_message_id.endswith(
-                    "@example.com>"
-                )
-                continue
-            with pytest.raises(TransientSendError, match="SURVEYBOT_SMTP_PASSWORD"):
-                await channel.send(_question())
-        assert len(server.messages) == 1
-
-
-async def test_an_unreachable_server_is_transient() -> None:
-    with smtp_standin() as server:
-        port = server.port
-    channel = EmailChannel(host="127.0.0.1", port=port, sender="s@example.com", tls="none")
-    with pytest.raises(TransientSendError, match="cannot reach"):
-        await channel.send(_question())
 
 
 def test_email_texts_exist_in_every_locale() -> None:

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from bot.reports.scores import build_report
 from bot.runtime.services import Services
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, services_with
-from tests.support import ScriptedChannel, add_survey, fire, invitation, say
+from tests.support import ScriptedChannel, add_survey, answer, fire, invitation, sms_services
 
 PHONE = {"external_id": "p1", "phone": "+14155550123", "locale": "en"}
-
-
-async def sms_services(database_url: str, clock: FakeClock) -> tuple[Services, ScriptedChannel]:
-    channel = ScriptedChannel()
-    services = await services_with(database_url, clock, {"sms": channel}, sms_rate_per_second=0)
-    return services, channel
-
-
-async def answer(services: Services, invitation_id: str, text: str) -> None:
-    await say(services, invitation_id, text)
 
 
 async def test_one_reminder_after_48_hours_with_the_question(
@@ -164,47 +152,5 @@ async def test_a_failed_reminder_retries_and_a_refused_one_stops(
         assert (stopped.reminders_sent, stopped.remind_at) == (0, None)
         assert stopped.status == "sent"  # the question itself still stands
         assert len(channel.sent) == 3
-    finally:
-        await services.close()
-
-
-async def funnel_of(services: Services, survey: str) -> dict[str, Any]:
-    async with UnitOfWork(services.read_sessions) as uow:
-        row = await uow.surveys.get_by_key(survey)
-        assert row is not None
-        report = await build_report(uow, row)
-    funnel: dict[str, Any] = report["funnel"]
-    return funnel
-
-
-async def test_the_funnel_counts_each_stage(database_url: str, clock: FakeClock) -> None:
-    services, _channel = await sms_services(database_url, clock)
-    try:
-        await add_survey(services, sample_rate=1.0)
-        people = [{"external_id": f"p{n}", "phone": f"+1415555{n:04d}"} for n in range(5)]
-        results = [await fire(services, channel="sms", contact=p) for p in people]
-        again = await fire(services, channel="sms", contact=people[0], properties={"t": 2})
-        assert again.invitation.status == "skipped"  # throttled
-        await services.outbox.send_due()
-        await answer(services, results[0].invitation.id, "5")  # answered at once
-        clock.advance(hours=48)
-        await services.outbox.send_due()  # reminders to the four others
-        await answer(services, results[1].invitation.id, "4")
-        await answer(services, results[1].invitation.id, "Quick and kind")
-        funnel = await funnel_of(services, "support-csat")
-        assert funnel == {
-            "triggered": 6,
-            "skipped": {"throttled": 1},
-            "cancelled": 0,
-            "failed": 0,
-            "pending": 0,
-            "sent": 5,
-            "reminded": 4,
-            "opened": 0,
-            "answered": 2,
-            "answered_after_reminder": 1,
-            "completed": 1,
-            "response_rate": 0.4,
-        }
     finally:
         await services.close()

@@ -1,4 +1,4 @@
-"""Eligibility and idempotency at trigger time, including concurrent triggers for one contact."""
+"""Triggers: eligibility, sampling, quiet hours and idempotency at trigger time, concurrency."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 from bot.errors import NotFound, Unprocessable
 from bot.runtime.services import Services
 from storage.uow import UnitOfWork
-from tests.conftest import FakeClock
-from tests.support import add_survey, deliver, fire
+from tests.conftest import FakeClock, services_with
+from tests.support import ScriptedChannel, add_survey, at, deliver, fire
+
+NY_CONTACT = {"external_id": "ny-1", "phone": "+12125550123", "timezone": "America/New_York"}
 
 
 async def test_trigger_schedules_with_delay(services: Services, clock: FakeClock) -> None:
@@ -99,3 +101,62 @@ async def test_contact_upsert_merges_properties(services: Services) -> None:
         contact = await uow.contacts.get_by_external_id("c1")
     assert contact is not None
     assert (contact.locale, contact.properties) == ("fi", {"plan": "pro", "region": "EU"})
+
+
+async def test_sms_trigger_at_night_waits_for_local_morning(database_url: str) -> None:
+    clock = FakeClock(at(2026, 11, 2, 11, 0))  # 06:00 in New York (EST)
+    channel = ScriptedChannel()
+    services = await services_with(database_url, clock, {"sms": channel})
+    try:
+        await add_survey(services)
+        result = await fire(services, channel="sms", contact=NY_CONTACT)
+        assert result.invitation.send_at == at(2026, 11, 2, 14, 0)  # 09:00 EST
+        assert await services.outbox.send_due() == 0
+        clock.now = at(2026, 11, 2, 14, 0)
+        assert await services.outbox.send_due() == 1
+        assert len(channel.sent) == 1
+    finally:
+        await services.close()
+
+
+async def test_contact_without_zone_uses_the_survey_zone(database_url: str) -> None:
+    clock = FakeClock(at(2026, 11, 2, 19, 0))  # 21:00 in Helsinki (EET)
+    services = await services_with(database_url, clock, {"sms": ScriptedChannel()})
+    try:
+        await add_survey(services, timezone="Europe/Helsinki")
+        result = await fire(
+            services, channel="sms", contact={"external_id": "fi-1", "phone": "+358401234567"}
+        )
+        assert result.invitation.send_at == at(2026, 11, 3, 7, 0)  # 09:00 EET next day
+    finally:
+        await services.close()
+
+
+async def test_web_and_email_have_no_default_quiet_hours(
+    services: Services, clock: FakeClock
+) -> None:
+    clock.now = at(2026, 11, 2, 3, 0)
+    await add_survey(services)
+    assert (
+        await fire(services, contact={"external_id": "w", "timezone": "Europe/Helsinki"})
+    ).invitation.send_at == clock.now
+
+
+async def test_sampling_through_triggers(services: Services) -> None:
+    await add_survey(services, throttle_days=0, sample_rate=0.5)
+    results = [
+        await fire(services, contact={"external_id": f"c{n}"}, idempotency_key=f"t{n}")
+        for n in range(120)
+    ]
+    skipped = [r for r in results if r.invitation.status == "skipped"]
+    assert {r.invitation.skip_reason for r in skipped} == {"sampled_out"}
+    assert 30 < len(skipped) < 90
+    replay = await fire(services, contact={"external_id": "c0"}, idempotency_key="t0")
+    assert replay.invitation.id == results[0].invitation.id
+    same_body = [
+        (
+            await fire(services, contact={"external_id": "z"}, properties={"ticket": "T-1"})
+        ).invitation.status
+        for _ in range(3)
+    ]
+    assert len(set(same_body)) == 1  # the same trigger without a key decides the same

@@ -4,48 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.campaigns.management import Campaigns
-from bot.errors import Conflict, NotFound, Unprocessable
+from bot.errors import Conflict
 from bot.runtime.services import Services
-from bot.wiring import registry
-from storage.models import Campaign, CampaignRun, Contact, Invitation, RunStatus
+from storage.models import CampaignRun, Contact, Invitation
 from storage.types import utcnow
 from storage.uow import UnitOfWork
-from surveys.campaigns import CampaignSpec
-from tests.conftest import FakeClock, app_client, make_settings
+from tests.bot.campaigns.campaign_env import add_contacts, manager, nps, spec
+from tests.conftest import FakeClock
 from tests.support import add_survey, fire
-
-ALL_CHANNELS = registry.infos()
-
-
-def manager(services: Services, **options: Any) -> Campaigns:
-    options.setdefault("channels", ALL_CHANNELS)
-    return Campaigns(sessions=services.sessions, clock=services.clock, **options)
-
-
-def spec(**fields: Any) -> CampaignSpec:
-    fields.setdefault("name", "quarterly")
-    fields.setdefault("survey", "relationship-nps")
-    if "every_months" not in fields:
-        fields.setdefault("cron", "0 9 1 */3 *")
-    return CampaignSpec.model_validate(fields)
-
-
-async def add_contacts(services: Services, *contacts: dict[str, Any]) -> None:
-    async with UnitOfWork(services.sessions) as uow:
-        for contact in contacts:
-            fields = dict(contact)
-            external_id = fields.pop("id")
-            properties = fields.pop("properties", {})
-            await uow.contacts.upsert(external_id, fields, properties)
-        await uow.commit()
 
 
 async def add_many_contacts(services: Services, count: int) -> None:
@@ -82,10 +54,6 @@ async def run_now(campaigns: Campaigns, name: str = "quarterly") -> CampaignRun:
     finished = await campaigns.execute_run(started.id or 0)
     assert finished is not None
     return finished
-
-
-async def nps(services: Services, **fields: Any) -> None:
-    await add_survey(services, key="relationship-nps", metric="nps", **fields)
 
 
 async def test_audience_filter_and_best_channels(services: Services) -> None:
@@ -307,185 +275,6 @@ async def test_paging_through_5000_contacts(services: Services) -> None:
     assert len(calls) == 50 and calls[-1] == (2500, 2500)  # one transaction per page of 100
     async with UnitOfWork(services.sessions) as uow:
         assert await uow.invitations.count_by_status() == {"scheduled": 2500}
-
-
-async def test_add_validates_and_refuses(services: Services) -> None:
-    await nps(services)
-    campaigns = manager(services, channels=[i for i in ALL_CHANNELS if i.name in ("web", "email")])
-    with pytest.raises(Unprocessable) as bad_cron:
-        await campaigns.create(spec(cron="0 25 * * *"))
-    assert bad_cron.value.field == "cron"
-    with pytest.raises(Unprocessable) as bad_channel:
-        await campaigns.create(spec(channel="sms"))
-    assert bad_channel.value.field == "channel"
-    with pytest.raises(NotFound) as no_survey:
-        await campaigns.create(spec(survey="nope"))
-    assert no_survey.value.field == "survey"
-    await campaigns.create(spec())
-    with pytest.raises(Conflict):
-        await campaigns.create(spec(cron="0 9 * * *"))
-    with pytest.raises(NotFound):
-        await campaigns.pause("other")
-    with pytest.raises(Unprocessable) as renamed:
-        await campaigns.update("quarterly", spec(name="renamed"))
-    assert renamed.value.field == "name"
-    async with UnitOfWork(services.sessions) as uow:
-        assert len(await uow.campaigns.with_survey_keys()) == 1
-
-
-@pytest.mark.parametrize("channel", ["whatsapp", "web"])
-def test_a_campaign_channel_is_one_that_reaches_people_by_itself(channel: str) -> None:
-    campaigns = Campaigns(sessions=async_sessionmaker(), clock=FakeClock(), channels=ALL_CHANNELS)
-    with pytest.raises(Unprocessable) as refused:
-        campaigns.validate(spec(channel=channel))
-    assert refused.value.field == "channel"
-
-
-async def test_cron_weekdays_follow_crontab(services: Services) -> None:
-    await nps(services)
-    campaigns = manager(services)
-    await campaigns.create(spec(cron="0 9 * * 1"))  # crontab: Monday (APScheduler's 1 is Tuesday)
-    view = await campaigns.get("quarterly")
-    assert view.next_fire_at == datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
-    assert view.next_fire_at.weekday() == 0
-    await campaigns.update("quarterly", spec(cron="30 8 * * 0,6"))  # Sundays and Saturdays
-    assert (await campaigns.get("quarterly")).next_fire_at == datetime(
-        2026, 11, 7, 8, 30, tzinfo=UTC
-    )
-
-
-async def test_due_runs_coalesce_and_are_not_made_early_or_twice(
-    services: Services, clock: FakeClock
-) -> None:
-    await nps(services)
-    campaigns = manager(services)
-    await campaigns.create(spec(cron="0 9 * * *"))  # created Monday 12:00, after 09:00
-    assert await campaigns.create_due_runs(clock()) == []  # 09:00 today was before it existed
-    clock.advance(hours=20, minutes=59)  # Tuesday 08:59
-    assert await campaigns.create_due_runs(clock()) == []
-    clock.advance(days=3, minutes=2)  # Friday 09:01: Tue, Wed, Thu and Fri 09:00 missed
-    created = await campaigns.create_due_runs(clock())
-    assert len(created) == 1
-    # A fresh process (new objects, same database) finds nothing more to do.
-    assert await manager(services).create_due_runs(clock()) == []
-    async with UnitOfWork(services.sessions) as uow:
-        run = await uow.campaign_runs.get(created[0])
-        campaign = await uow.campaigns.get_by_name("quarterly")
-    assert run is not None and campaign is not None
-    assert (run.kind, run.status) == ("scheduled", RunStatus.PENDING)
-    assert run.scheduled_for == campaign.last_fire_at == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
-
-
-async def test_pause_and_resume(services: Services, clock: FakeClock) -> None:
-    await nps(services)
-    campaigns = manager(services)
-    await campaigns.create(spec(cron="0 9 * * *"))
-    paused = await campaigns.pause("quarterly")
-    assert paused.status == "paused" and (await campaigns.get("quarterly")).next_fire_at is None
-    clock.advance(days=2)  # two fire times pass while paused
-    assert await campaigns.create_due_runs(clock()) == []
-    await campaigns.resume("quarterly")  # Wednesday 12:00: today's 09:00 is not made up
-    assert await campaigns.create_due_runs(clock()) == []
-    assert (await campaigns.get("quarterly")).next_fire_at == datetime(
-        2026, 11, 5, 9, 0, tzinfo=UTC
-    )
-    clock.advance(hours=21)
-    assert len(await campaigns.create_due_runs(clock())) == 1
-    async with UnitOfWork(services.sessions) as uow:
-        (campaign,) = (await uow.session.execute(select(Campaign))).scalars().all()
-    assert campaign.status == "active"
-
-
-async def test_every_months_campaign_looks_daily_at_its_time(
-    services: Services, clock: FakeClock
-) -> None:
-    await nps(services)
-    campaigns = manager(services)
-    await campaigns.create(
-        spec(name="per-person", every_months=6, at="10:30", timezone="Europe/Helsinki")
-    )
-    view = await campaigns.get("per-person")
-    assert view.next_fire_at == datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
-    clock.advance(days=1)
-    assert len(await campaigns.create_due_runs(clock())) == 1
-
-
-async def test_api(database_url: str, clock: FakeClock) -> None:
-    settings = make_settings(
-        database_url, smtp_host="127.0.0.1", smtp_from="surveys@example.test", smtp_tls="none"
-    )
-    async with app_client(settings, clock) as (client, services):
-        await nps(services)
-        await add_contacts(
-            services,
-            {"id": "a", "email": "a@example.test", "properties": {"plan": "pro"}},
-            {"id": "b", "email": "b@example.test", "properties": {"plan": "free"}},
-            {"id": "c", "phone": "+14155550101", "properties": {"plan": "pro"}},  # no sms here
-        )
-        body = {"name": "quarterly", "survey": "relationship-nps", "audience": "plan = pro"}
-        created = await client.post("/api/v1/campaigns", json={**body, "cron": "0 9 1 */3 *"})
-        assert created.status_code == 201, created.text
-        assert created.json()["next_fire_at"] == "2027-01-01T09:00:00Z"
-        assert created.json()["cadence"] == "cron 0 9 1 */3 *"
-        again = await client.post("/api/v1/campaigns", json={**body, "every_months": 3})
-        assert again.status_code == 409 and "already exists" in again.json()["detail"]
-
-        refusals = [
-            ({**body, "name": "x", "cron": "0 25 * * *"}, 422, "cron"),
-            ({**body, "name": "x", "cron": "0 9 * * *", "channel": "sms"}, 422, "channel"),
-            ({**body, "name": "x", "survey": "nope", "every_months": 1}, 404, "survey"),
-        ]
-        for payload, code, field in refusals:
-            refused = await client.post("/api/v1/campaigns", json=payload)
-            assert (refused.status_code, refused.json().get("field")) == (code, field)
-        invalid = await client.post(
-            "/api/v1/campaigns",
-            json={**body, "name": "x", "audience": "plan =", "cron": "* * * * *"},
-        )
-        assert invalid.status_code == 422 and invalid.json()["detail"][0]["loc"] == [
-            "body",
-            "audience",
-        ]
-
-        replaced = await client.put(
-            "/api/v1/campaigns/quarterly", json={**body, "every_months": 3, "at": "10:00"}
-        )
-        assert replaced.status_code == 200 and replaced.json()["spec"]["every_months"] == 3
-        renamed = await client.put(
-            "/api/v1/campaigns/quarterly", json={**body, "name": "other", "every_months": 3}
-        )
-        assert (renamed.status_code, renamed.json()["field"]) == (422, "name")
-        missing = await client.put(
-            "/api/v1/campaigns/nope", json={**body, "name": "nope", "every_months": 3}
-        )
-        assert missing.status_code == 404
-
-        paused = await client.post("/api/v1/campaigns/quarterly/pause")
-        assert paused.json()["status"] == "paused" and paused.json()["next_fire_at"] is None
-        resumed = await client.post("/api/v1/campaigns/quarterly/resume")
-        assert resumed.json()["status"] == "active"
-        assert resumed.json()["next_fire_at"] == "2026-11-03T10:00:00Z"
-
-        started = await client.post("/api/v1/campaigns/quarterly/runs")
-        assert started.status_code == 202 and started.json()["status"] == "pending"
-        await asyncio.gather(*services.tasks)
-        listed_runs = (await client.get("/api/v1/campaigns/quarterly/runs")).json()
-        assert listed_runs["count"] == 1
-        run = listed_runs["data"][0]
-        assert (run["kind"], run["status"], run["audience"], run["invited"], run["skipped"]) == (
-            "manual", "done", 2, 1, 1,
-        )  # fmt: skip
-
-        listing = (await client.get("/api/v1/campaigns")).json()
-        assert listing["count"] == 1 and listing["data"][0]["last_run"]["id"] == run["id"]
-        detail = (await client.get("/api/v1/campaigns/quarterly")).json()
-        assert [r["id"] for r in detail["recent_runs"]] == [run["id"]]
-        for path in ("/campaigns/nope", "/campaigns/nope/runs"):
-            assert (await client.get(f"/api/v1{path}")).status_code == 404
-        for path in ("/campaigns/nope/pause", "/campaigns/nope/resume", "/campaigns/nope/runs"):
-            assert (await client.post(f"/api/v1{path}")).status_code == 404
-        anonymous = await client.get("/api/v1/campaigns", headers={"Authorization": ""})
-        assert anonymous.status_code == 401
 
 
 async def test_two_executors_racing_for_one_run(services: Services) -> None:

@@ -1,0 +1,86 @@
+"""The campaigns API: add, replace, pause, resume, run now and list, and what it refuses."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.bot.campaigns.campaign_env import add_contacts, nps
+from tests.conftest import FakeClock, app_client, make_settings
+
+
+async def test_api(database_url: str, clock: FakeClock) -> None:
+    settings = make_settings(
+        database_url, smtp_host="127.0.0.1", smtp_from="surveys@example.test", smtp_tls="none"
+    )
+    async with app_client(settings, clock) as (client, services):
+        await nps(services)
+        await add_contacts(
+            services,
+            {"id": "a", "email": "a@example.test", "properties": {"plan": "pro"}},
+            {"id": "b", "email": "b@example.test", "properties": {"plan": "free"}},
+            {"id": "c", "phone": "+14155550101", "properties": {"plan": "pro"}},  # no sms here
+        )
+        body = {"name": "quarterly", "survey": "relationship-nps", "audience": "plan = pro"}
+        created = await client.post("/api/v1/campaigns", json={**body, "cron": "0 9 1 */3 *"})
+        assert created.status_code == 201, created.text
+        assert created.json()["next_fire_at"] == "2027-01-01T09:00:00Z"
+        assert created.json()["cadence"] == "cron 0 9 1 */3 *"
+        again = await client.post("/api/v1/campaigns", json={**body, "every_months": 3})
+        assert again.status_code == 409 and "already exists" in again.json()["detail"]
+
+        refusals = [
+            ({**body, "name": "x", "cron": "0 25 * * *"}, 422, "cron"),
+            ({**body, "name": "x", "cron": "0 9 * * *", "channel": "sms"}, 422, "channel"),
+            ({**body, "name": "x", "survey": "nope", "every_months": 1}, 404, "survey"),
+        ]
+        for payload, code, field in refusals:
+            refused = await client.post("/api/v1/campaigns", json=payload)
+            assert (refused.status_code, refused.json().get("field")) == (code, field)
+        invalid = await client.post(
+            "/api/v1/campaigns",
+            json={**body, "name": "x", "audience": "plan =", "cron": "* * * * *"},
+        )
+        assert invalid.status_code == 422 and invalid.json()["detail"][0]["loc"] == [
+            "body",
+            "audience",
+        ]
+
+        replaced = await client.put(
+            "/api/v1/campaigns/quarterly", json={**body, "every_months": 3, "at": "10:00"}
+        )
+        assert replaced.status_code == 200 and replaced.json()["spec"]["every_months"] == 3
+        renamed = await client.put(
+            "/api/v1/campaigns/quarterly", json={**body, "name": "other", "every_months": 3}
+        )
+        assert (renamed.status_code, renamed.json()["field"]) == (422, "name")
+        missing = await client.put(
+            "/api/v1/campaigns/nope", json={**body, "name": "nope", "every_months": 3}
+        )
+        assert missing.status_code == 404
+
+        paused = await client.post("/api/v1/campaigns/quarterly/pause")
+        assert paused.json()["status"] == "paused" and paused.json()["next_fire_at"] is None
+        resumed = await client.post("/api/v1/campaigns/quarterly/resume")
+        assert resumed.json()["status"] == "active"
+        assert resumed.json()["next_fire_at"] == "2026-11-03T10:00:00Z"
+
+        started = await client.post("/api/v1/campaigns/quarterly/runs")
+        assert started.status_code == 202 and started.json()["status"] == "pending"
+        await asyncio.gather(*services.tasks)
+        listed_runs = (await client.get("/api/v1/campaigns/quarterly/runs")).json()
+        assert listed_runs["count"] == 1
+        run = listed_runs["data"][0]
+        assert (run["kind"], run["status"], run["audience"], run["invited"], run["skipped"]) == (
+            "manual", "done", 2, 1, 1,
+        )  # fmt: skip
+
+        listing = (await client.get("/api/v1/campaigns")).json()
+        assert listing["count"] == 1 and listing["data"][0]["last_run"]["id"] == run["id"]
+        detail = (await client.get("/api/v1/campaigns/quarterly")).json()
+        assert [r["id"] for r in detail["recent_runs"]] == [run["id"]]
+        for path in ("/campaigns/nope", "/campaigns/nope/runs"):
+            assert (await client.get(f"/api/v1{path}")).status_code == 404
+        for path in ("/campaigns/nope/pause", "/campaigns/nope/resume", "/campaigns/nope/runs"):
+            assert (await client.post(f"/api/v1{path}")).status_code == 404
+        anonymous = await client.get("/api/v1/campaigns", headers={"Authorization": ""})
+        assert anonymous.status_code == 401
