@@ -1,4 +1,4 @@
-"""SQLModel tables: surveys, contacts, invitations, messages, responses, opt-outs, API keys."""
+"""SQLModel tables: surveys, contacts, invitations, messages, responses, opt-outs, keys, claims."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ class SurveyRow(SQLModel, table=True):
     key: str = Field(max_length=64, unique=True, index=True)
     metric: str = Field(max_length=8)
     definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    # An archived survey takes no new triggers; its invitations and responses stay.
+    archived_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -202,7 +206,12 @@ class Invitation(SQLModel, table=True):
     properties: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )
-    idempotency_key: str | None = Field(default=None, max_length=255, unique=True)
+    # Scoped to the caller and the survey (see bot.invitations.triggers), so it is longer than
+    # the key a caller sends; the hash of the request it came with tells a replay from a clash.
+    idempotency_key: str | None = Field(default=None, max_length=512, unique=True)
+    request_hash: str | None = Field(default=None, max_length=64)
+    # Made by `surveybot try`: kept out of reports and exports.
+    test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # Set just before the provider is called: a worker that dies after this point may have sent,
     # so a lease that runs out on such a claim is not sent again (see the dispatcher).
     send_started_at: datetime | None = Field(
@@ -307,6 +316,26 @@ class ApiKey(SQLModel, table=True):
     )
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    # Space-separated: triggers, read, admin (admin may do everything).
+    scopes: str = Field(
+        default="admin", max_length=64, sa_column_kwargs={"server_default": "admin"}
+    )
+    last_used_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class LinkClaim(SQLModel, table=True):
+    """The one Telegram chat a deep link was used from: a second chat is refused."""
+
+    __tablename__ = "link_claim"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    chat_id: str = Field(max_length=32)
+    contact_id: int = Field(foreign_key="contact.id")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
 
 
