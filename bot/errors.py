@@ -3,7 +3,8 @@
     ServiceError              base: a refused request, with the HTTP status it maps to
     ├── BadRequest            raised when a body cannot be read at all (400)
     ├── Unauthorized          raised when a credential is missing or wrong: API key, signature (401)
-    ├── Forbidden             raised when a webhook's shared secret or signature does not match (403)
+    ├── Forbidden             raised when a webhook's shared secret or signature does not match,
+    │                         or an API key lacks the scope a route needs (403)
     ├── NotFound              raised when a named survey, contact, invitation, link or a channel
     │                         that is off does not exist here (404)
     ├── Conflict              raised when the thing exists but its state forbids the request (409)
@@ -11,6 +12,7 @@
     │                         withdrawn (410)
     ├── PayloadTooLarge       raised when a body is larger than the route takes (413)
     ├── Unprocessable         raised when a well-formed request cannot be carried out (422)
+    ├── TooManyRequests       raised when an address failed authentication too often (429)
     └── UpstreamFailed        raised when a provider call the request needs failed (502)
 
 Every error carries a sentence (`message`) and, where one field is to blame, its name
@@ -60,7 +62,7 @@ class Unauthorized(ServiceError):
 
 
 class Forbidden(ServiceError):
-    """Raised when a webhook's shared secret or signature does not match."""
+    """Raised when a webhook's secret or signature does not match, or a key lacks a scope."""
 
     status = 403
 
@@ -93,6 +95,12 @@ class Unprocessable(ServiceError):
     """Raised when a request is well formed but cannot be carried out; names the field."""
 
     status = 422
+
+
+class TooManyRequests(ServiceError):
+    """Raised when an address failed authentication too often; `Retry-After` says how long."""
+
+    status = 429
 
 
 class UpstreamFailed(ServiceError):

@@ -13,6 +13,7 @@ from storage.repositories import (
     ContactRepository,
     InvitationRepository,
     LeaseRepository,
+    LinkClaimRepository,
     MessageRepository,
     OptOutRepository,
     RateRepository,
@@ -38,6 +39,7 @@ class UnitOfWork:
     campaigns: CampaignRepository
     campaign_runs: CampaignRunRepository
     leases: LeaseRepository
+    link_claims: LinkClaimRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -59,6 +61,7 @@ class UnitOfWork:
         self.campaigns = CampaignRepository(self.session)
         self.campaign_runs = CampaignRunRepository(self.session)
         self.leases = LeaseRepository(self.session)
+        self.link_claims = LinkClaimRepository(self.session)
         return self
 
     async def __aexit__(

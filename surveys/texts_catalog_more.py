@@ -15,6 +15,7 @@ FR: Final[Mapping[str, str]] = {
     ),
     "hint.scale": "Répondez par une note de {low} à {high}.",
     "hint.scale_labels": "Répondez par une note de {low} ({low_label}) à {high} ({high_label}).",
+    "hint.skip": "{text} (ou répondez PASSER)",
     "reprompt.no_score": (
         "Désolé, je n'ai pas trouvé de note. Répondez par une note de {low} à {high}."
     ),
@@ -26,18 +27,12 @@ FR: Final[Mapping[str, str]] = {
     "gave_up": "Pas de souci, nous en resterons là. Merci pour votre temps.",
     "reason.prompt": "Quelle est la raison principale ? Choisissez-en une :",
     "reason.reprompt": "Choisissez une des options, ou répondez par son numéro.",
-    "follow_up.negative": (
-        "Nous sommes désolés de l'apprendre. Qu'aurions-nous pu mieux faire ? (ou répondez PASSER)"
-    ),
-    "follow_up.neutral": "Merci ! Qu'aurions-nous pu améliorer ? (ou répondez PASSER)",
-    "follow_up.positive": "Ravis de l'apprendre ! Qu'avons-nous bien fait ? (ou répondez PASSER)",
-    "follow_up.detractor": (
-        "Nous sommes désolés de l'apprendre. Que pourrions-nous mieux faire ? (ou répondez PASSER)"
-    ),
-    "follow_up.passive": "Merci ! Que faudrait-il pour mériter un 10 ? (ou répondez PASSER)",
-    "follow_up.promoter": (
-        "Ravis de l'apprendre ! Qu'appréciez-vous le plus chez nous ? (ou répondez PASSER)"
-    ),
+    "follow_up.negative": ("Nous sommes désolés de l'apprendre. Qu'aurions-nous pu mieux faire ?"),
+    "follow_up.neutral": "Merci ! Qu'aurions-nous pu améliorer ?",
+    "follow_up.positive": "Ravis de l'apprendre ! Qu'avons-nous bien fait ?",
+    "follow_up.detractor": ("Nous sommes désolés de l'apprendre. Que pourrions-nous mieux faire ?"),
+    "follow_up.passive": "Merci ! Que faudrait-il pour mériter un 10 ?",
+    "follow_up.promoter": ("Ravis de l'apprendre ! Qu'appréciez-vous le plus chez nous ?"),
     "thank_you.negative": "Merci pour votre retour. Il nous aidera à faire mieux.",
     "thank_you.neutral": "Merci pour votre retour ! Il nous aide à nous améliorer.",
     "thank_you.positive": "Merci beaucoup ! Nous sommes ravis d'avoir pu vous aider.",
@@ -52,6 +47,7 @@ FR: Final[Mapping[str, str]] = {
     "reminder": "Petit rappel : votre avis nous intéresse toujours.",
     "already_answered": "Merci, nous avons déjà votre réponse.",
     "opted_out": "Vous ne recevrez plus d'enquêtes ici. Répondez START pour vous réabonner.",
+    "opted_out.page": "Vous ne recevrez plus d'enquêtes ici.",
     "opted_in": "Votre abonnement aux enquêtes est réactivé.",
     "help": (
         "Ceci est une courte enquête client. Répondez par une note pour participer, ou STOP"
@@ -68,6 +64,7 @@ FR: Final[Mapping[str, str]] = {
     "telegram.linked": "Merci ! Cette conversation est maintenant connectée. Nous vous enverrons ici nos courtes enquêtes ; envoyez /stop à tout moment pour vous désabonner.",
     "telegram.link_invalid": "Désolé, ce lien n'est pas valide. Demandez-nous-en un nouveau.",
     "telegram.link_expired": "Désolé, ce lien a expiré. Demandez-nous-en un nouveau.",
+    "telegram.link_used": "Désolé, ce lien est déjà associé à une autre conversation. Demandez-nous-en un nouveau.",
     "telegram.about": "Bonjour ! Ce bot envoie de courtes enquêtes clients. Pour connecter cette conversation, ouvrez le lien que nous vous avons envoyé. Envoyez /stop pour vous désabonner.",
 }
 
@@ -81,6 +78,7 @@ DE: Final[Mapping[str, str]] = {
     "hint.scale_labels": (
         "Antworten Sie mit einer Zahl von {low} ({low_label}) bis {high} ({high_label})."
     ),
+    "hint.skip": "{text} (oder NEIN zum Überspringen)",
     "reprompt.no_score": (
         "Entschuldigung, ich habe keine Bewertung erkannt."
         " Bitte antworten Sie mit einer Zahl von {low} bis {high}."
@@ -94,20 +92,12 @@ DE: Final[Mapping[str, str]] = {
     "gave_up": "Kein Problem, dann belassen wir es dabei. Danke für Ihre Zeit.",
     "reason.prompt": "Was war der Hauptgrund? Bitte wählen Sie einen aus:",
     "reason.reprompt": "Bitte wählen Sie eine der Optionen oder antworten Sie mit ihrer Nummer.",
-    "follow_up.negative": (
-        "Das tut uns leid. Was hätten wir besser machen können? (oder NEIN zum Überspringen)"
-    ),
-    "follow_up.neutral": (
-        "Danke! Was hätte Ihre Erfahrung besser gemacht? (oder NEIN zum Überspringen)"
-    ),
-    "follow_up.positive": "Das freut uns! Was haben wir gut gemacht? (oder NEIN zum Überspringen)",
-    "follow_up.detractor": (
-        "Das tut uns leid. Was könnten wir besser machen? (oder NEIN zum Überspringen)"
-    ),
-    "follow_up.passive": "Danke! Was fehlt uns zu einer 10? (oder NEIN zum Überspringen)",
-    "follow_up.promoter": (
-        "Das freut uns sehr! Was gefällt Ihnen an uns am besten? (oder NEIN zum Überspringen)"
-    ),
+    "follow_up.negative": ("Das tut uns leid. Was hätten wir besser machen können?"),
+    "follow_up.neutral": ("Danke! Was hätte Ihre Erfahrung besser gemacht?"),
+    "follow_up.positive": "Das freut uns! Was haben wir gut gemacht?",
+    "follow_up.detractor": ("Das tut uns leid. Was könnten wir besser machen?"),
+    "follow_up.passive": "Danke! Was fehlt uns zu einer 10?",
+    "follow_up.promoter": ("Das freut uns sehr! Was gefällt Ihnen an uns am besten?"),
     "thank_you.negative": "Danke für Ihr Feedback. Wir nutzen es, um besser zu werden.",
     "thank_you.neutral": "Danke für Ihr Feedback! Es hilft uns, besser zu werden.",
     "thank_you.positive": "Vielen Dank! Schön, dass wir helfen konnten.",
@@ -125,6 +115,7 @@ DE: Final[Mapping[str, str]] = {
         "Sie erhalten hier keine Umfragen mehr. Antworten Sie mit START, um wieder Umfragen zu"
         " erhalten."
     ),
+    "opted_out.page": "Sie erhalten hier keine Umfragen mehr.",
     "opted_in": "Sie erhalten wieder Umfragen.",
     "help": (
         "Dies ist eine kurze Kundenumfrage. Antworten Sie mit einer Zahl."
@@ -141,6 +132,7 @@ DE: Final[Mapping[str, str]] = {
     "telegram.linked": "Danke! Dieser Chat ist jetzt verbunden. Wir senden Ihnen hier unsere kurzen Umfragen; senden Sie jederzeit /stop, um sich abzumelden.",
     "telegram.link_invalid": "Dieser Link ist leider ungültig. Bitte fordern Sie bei uns einen neuen an.",
     "telegram.link_expired": "Dieser Link ist leider abgelaufen. Bitte fordern Sie bei uns einen neuen an.",
+    "telegram.link_used": "Dieser Link ist leider schon mit einem anderen Chat verbunden. Bitte fordern Sie bei uns einen neuen an.",
     "telegram.about": "Hallo! Dieser Bot sendet kurze Kundenumfragen. Um diesen Chat zu verbinden, öffnen Sie den Link, den wir Ihnen geschickt haben. Senden Sie /stop, um sich abzumelden.",
 }
 
@@ -150,6 +142,7 @@ PT: Final[Mapping[str, str]] = {
     "question.ces": "Em que medida você concorda: foi fácil resolver o meu problema.",
     "hint.scale": "Responda com um número de {low} a {high}.",
     "hint.scale_labels": "Responda com um número de {low} ({low_label}) a {high} ({high_label}).",
+    "hint.skip": "{text} (ou responda PULAR)",
     "reprompt.no_score": (
         "Desculpe, não identifiquei uma nota. Responda com um número de {low} a {high}."
     ),
@@ -161,16 +154,12 @@ PT: Final[Mapping[str, str]] = {
     "gave_up": "Tudo bem, vamos parar por aqui. Obrigado pelo seu tempo.",
     "reason.prompt": "Qual foi o principal motivo? Escolha um:",
     "reason.reprompt": "Escolha uma das opções ou responda com o número dela.",
-    "follow_up.negative": (
-        "Sentimos muito por isso. O que poderíamos ter feito melhor? (ou responda PULAR)"
-    ),
-    "follow_up.neutral": "Obrigado! O que teria melhorado a sua experiência? (ou responda PULAR)",
-    "follow_up.positive": "Que bom saber! O que fizemos bem? (ou responda PULAR)",
-    "follow_up.detractor": (
-        "Sentimos muito por isso. O que poderíamos fazer melhor? (ou responda PULAR)"
-    ),
-    "follow_up.passive": "Obrigado! O que faria você nos dar um 10? (ou responda PULAR)",
-    "follow_up.promoter": "Que bom saber! Do que você mais gosta em nós? (ou responda PULAR)",
+    "follow_up.negative": ("Sentimos muito por isso. O que poderíamos ter feito melhor?"),
+    "follow_up.neutral": "Obrigado! O que teria melhorado a sua experiência?",
+    "follow_up.positive": "Que bom saber! O que fizemos bem?",
+    "follow_up.detractor": ("Sentimos muito por isso. O que poderíamos fazer melhor?"),
+    "follow_up.passive": "Obrigado! O que faria você nos dar um 10?",
+    "follow_up.promoter": "Que bom saber! Do que você mais gosta em nós?",
     "thank_you.negative": "Obrigado pelo seu feedback. Vamos usá-lo para melhorar.",
     "thank_you.neutral": "Obrigado pelo seu feedback! Ele nos ajuda a melhorar.",
     "thank_you.positive": "Muito obrigado! Ficamos felizes em ajudar.",
@@ -185,6 +174,7 @@ PT: Final[Mapping[str, str]] = {
     "opted_out": (
         "Você não receberá mais pesquisas por aqui. Responda START para voltar a recebê-las."
     ),
+    "opted_out.page": "Você não receberá mais pesquisas por aqui.",
     "opted_in": "Você voltou a receber pesquisas.",
     "help": (
         "Esta é uma pesquisa rápida de satisfação. Responda com um número ou envie STOP para"
@@ -201,6 +191,7 @@ PT: Final[Mapping[str, str]] = {
     "telegram.linked": "Obrigado! Este chat agora está conectado. Vamos enviar nossas pesquisas rápidas aqui; envie /stop a qualquer momento para cancelar.",
     "telegram.link_invalid": "Desculpe, este link não é válido. Peça um novo para nós.",
     "telegram.link_expired": "Desculpe, este link expirou. Peça um novo para nós.",
+    "telegram.link_used": "Desculpe, este link já está conectado a outra conversa. Peça um novo para nós.",
     "telegram.about": "Olá! Este bot envia pesquisas rápidas para clientes. Para conectar este chat, abra o link que enviamos para você. Envie /stop para cancelar.",
 }
 
@@ -210,6 +201,7 @@ FI: Final[Mapping[str, str]] = {
     "question.ces": "Kuinka samaa mieltä olet: asiani oli helppo saada ratkaistua.",
     "hint.scale": "Vastaa numerolla {low}-{high}.",
     "hint.scale_labels": "Vastaa numerolla {low} ({low_label}) - {high} ({high_label}).",
+    "hint.skip": "{text} (tai vastaa OHITA)",
     "reprompt.no_score": (
         "Anteeksi, en löytänyt vastauksesta arvosanaa. Vastaa numerolla {low}-{high}."
     ),
@@ -219,16 +211,12 @@ FI: Final[Mapping[str, str]] = {
     "gave_up": "Ei haittaa, jätetään tähän. Kiitos ajastasi.",
     "reason.prompt": "Mikä oli tärkein syy? Valitse yksi:",
     "reason.reprompt": "Valitse jokin vaihtoehdoista tai vastaa sen numerolla.",
-    "follow_up.negative": (
-        "Ikävä kuulla. Mitä olisimme voineet tehdä paremmin? (tai vastaa OHITA)"
-    ),
-    "follow_up.neutral": "Kiitos! Mikä olisi tehnyt kokemuksesta paremman? (tai vastaa OHITA)",
-    "follow_up.positive": "Kiva kuulla! Mitä teimme hyvin? (tai vastaa OHITA)",
-    "follow_up.detractor": "Ikävä kuulla. Mitä voisimme tehdä paremmin? (tai vastaa OHITA)",
-    "follow_up.passive": (
-        "Kiitos! Mitä tarvittaisiin, jotta antaisit meille 10? (tai vastaa OHITA)"
-    ),
-    "follow_up.promoter": "Kiva kuulla! Mistä pidät meissä eniten? (tai vastaa OHITA)",
+    "follow_up.negative": ("Ikävä kuulla. Mitä olisimme voineet tehdä paremmin?"),
+    "follow_up.neutral": "Kiitos! Mikä olisi tehnyt kokemuksesta paremman?",
+    "follow_up.positive": "Kiva kuulla! Mitä teimme hyvin?",
+    "follow_up.detractor": "Ikävä kuulla. Mitä voisimme tehdä paremmin?",
+    "follow_up.passive": ("Kiitos! Mitä tarvittaisiin, jotta antaisit meille 10?"),
+    "follow_up.promoter": "Kiva kuulla! Mistä pidät meissä eniten?",
     "thank_you.negative": "Kiitos palautteestasi. Käytämme sitä toimintamme parantamiseen.",
     "thank_you.neutral": "Kiitos palautteestasi! Se auttaa meitä kehittymään.",
     "thank_you.positive": "Kiitos paljon! Kiva, että pystyimme auttamaan.",
@@ -241,6 +229,7 @@ FI: Final[Mapping[str, str]] = {
     "reminder": "Pieni muistutus: haluaisimme yhä kuulla mielipiteesi.",
     "already_answered": "Kiitos, olemme jo saaneet vastauksesi.",
     "opted_out": "Et saa täällä enää kyselyitä. Vastaa START, jos haluat ne takaisin.",
+    "opted_out.page": "Et saa täällä enää kyselyitä.",
     "opted_in": "Saat taas kyselyitä.",
     "help": ("Tämä on lyhyt asiakaskysely. Vastaa numerolla. Jos et halua kyselyitä, lähetä STOP."),
     "ui.title": "Pikakysely",
@@ -254,5 +243,6 @@ FI: Final[Mapping[str, str]] = {
     "telegram.linked": "Kiitos! Tämä keskustelu on nyt yhdistetty. Lähetämme lyhyet kyselymme tänne; lähetä /stop milloin tahansa, jos haluat lopettaa.",
     "telegram.link_invalid": "Valitettavasti tämä linkki ei ole kelvollinen. Pyydä meiltä uusi.",
     "telegram.link_expired": "Valitettavasti tämä linkki on vanhentunut. Pyydä meiltä uusi.",
+    "telegram.link_used": "Valitettavasti tämä linkki on jo yhdistetty toiseen keskusteluun. Pyydä meiltä uusi.",
     "telegram.about": "Hei! Tämä botti lähettää lyhyitä asiakaskyselyjä. Yhdistä tämä keskustelu avaamalla lähettämämme linkki. Lähetä /stop, jos haluat lopettaa.",
 }

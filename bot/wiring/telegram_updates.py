@@ -1,5 +1,7 @@
 """Telegram updates in, conversation turns out: /start links a chat, /stop opts out, the rest talks.
 
+A deep link binds the first chat that uses it; another chat is refused and changes nothing.
+
 Each handler commits its effect before returning (the webhook answers 200 only then) and returns
 the follow-up work — replies and keyboard edits — for the caller to run afterwards. Every update is
 stored once as an inbound message with the provider id ``u<update_id>``, so one that Telegram
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from aiogram.types import CallbackQuery, Message, Update
+from sqlalchemy.exc import IntegrityError
 
 from bot.invitations import recorder
 from bot.runtime.services import Services
@@ -103,11 +106,23 @@ async def _on_start(
         if contact is None or contact.id is None:
             await uow.commit()
             return _sender(services, channel, chat, _say(chat, refusal))
-        # One chat belongs to one contact: whoever held it before lets go.
-        await uow.contacts.take_address(contact, CHAT, chat, now)
-        # Pressing Start on a link is a fresh consent, after a /stop or a block alike.
-        await recorder.opt_in(uow, contact.id, CHANNEL)
-        await uow.commit()
+        # A link binds the first chat that uses it: a forwarded link must not take the contact.
+        claimed_by = await uow.link_claims.chat_of(payload)
+        if claimed_by is not None and claimed_by != chat:
+            await uow.commit()
+            log.info("Telegram link for contact %s refused: used from another chat", contact.id)
+            return _sender(services, channel, chat, _say(chat, "link_used", contact.locale))
+        try:
+            if claimed_by is None:
+                await uow.link_claims.claim(payload, chat, contact.id, now)
+            # One chat belongs to one contact: whoever held it before lets go.
+            await uow.contacts.take_address(contact, CHAT, chat, now)
+            # Pressing Start on a link is a fresh consent, after a /stop or a block alike.
+            await recorder.opt_in(uow, contact.id, CHANNEL)
+            await uow.commit()
+        except IntegrityError:
+            # Another chat claimed the same link at the same moment and won.
+            return _sender(services, channel, chat, _say(chat, "link_used", contact.locale))
     log.info("Telegram chat linked to contact %s", contact.id)
     return _sender(services, channel, chat, _say(chat, "linked", contact.locale))
 

@@ -5,6 +5,7 @@ from storage.repositories.campaigns import CampaignRepository, CampaignRunReposi
 from storage.repositories.contacts import ContactRepository, OptOutRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.leases import LeaseRepository
+from storage.repositories.link_claims import LinkClaimRepository
 from storage.repositories.messages import MessageRepository, ResponseRepository
 from storage.repositories.rates import RateRepository
 from storage.repositories.reports import ReportRepository
@@ -17,6 +18,7 @@ __all__ = [
     "ContactRepository",
     "InvitationRepository",
     "LeaseRepository",
+    "LinkClaimRepository",
     "MessageRepository",
     "OptOutRepository",
     "RateRepository",

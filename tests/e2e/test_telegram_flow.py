@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.conftest import Server, running_server
 from tests.standins.telegram_api import BotApiStandIn, press_update, text_update
 
-SECRET = "s3cret"
+SECRET = "s3cret-token-0123456789"
 CHAT = 5150
 SURVEYS = """\
 surveys:

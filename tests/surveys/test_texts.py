@@ -6,12 +6,14 @@ import re
 
 import pytest
 
+from surveys.keywords import Intent, detect_intent
 from surveys.texts import (
     LOCALES,
     builtin,
     locale_chain,
     normalize_locale,
     pick,
+    placeholders_in,
     render,
     ui_direction,
 )
@@ -25,6 +27,7 @@ EXPECTED_KEYS = {
     "question.ces",
     "hint.scale",
     "hint.scale_labels",
+    "hint.skip",
     "reprompt.no_score",
     "reprompt.out_of_range",
     "reprompt.ambiguous",
@@ -37,6 +40,7 @@ EXPECTED_KEYS = {
     "closed",
     "already_answered",
     "opted_out",
+    "opted_out.page",
     "opted_in",
     "help",
     "ui.title",
@@ -50,17 +54,19 @@ EXPECTED_KEYS = {
     "telegram.linked",
     "telegram.link_invalid",
     "telegram.link_expired",
+    "telegram.link_used",
     "telegram.about",
 }
+# The word each locale's skip hint tells the reader to reply.
 SKIP_WORDS = {
-    "en": ("skip",),
-    "zh": ("跳过",),
-    "zh-Hant": ("跳過",),
-    "es": ("omitir", "no"),
-    "fr": ("non", "passer"),
-    "de": ("nein", "überspringen"),
-    "pt": ("não", "pular"),
-    "fi": ("ohita",),
+    "en": "skip",
+    "zh": "跳过",
+    "zh-Hant": "跳過",
+    "es": "omitir",
+    "fr": "passer",
+    "de": "nein",
+    "pt": "pular",
+    "fi": "ohita",
 }
 
 # GSM 03.38 default alphabet; the extension table costs two characters each.
@@ -143,10 +149,26 @@ def test_messages_stay_gsm7_where_the_language_allows(locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_follow_ups_say_how_to_skip_in_a_word_the_detector_knows(locale: str) -> None:
+def test_the_skip_hint_names_a_word_the_detector_knows(locale: str) -> None:
+    word = SKIP_WORDS[locale]
+    assert word in CATALOG[locale]["hint.skip"].casefold()
+    assert detect_intent(word, locale) is Intent.SKIP
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_skip_button_word_skips_in_its_own_language(locale: str) -> None:
+    assert detect_intent(CATALOG[locale]["ui.skip"], locale) is Intent.SKIP
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_only_the_hints_ask_for_typed_keywords(locale: str) -> None:
+    """Where a button skips and on a page, no text may ask to reply SKIP or START."""
+    texts = CATALOG[locale]
+    assert placeholders_in(texts["hint.skip"]) == {"text"}
     for band in BANDS:
-        text = CATALOG[locale][f"follow_up.{band}"].casefold()
-        assert any(word in text for word in SKIP_WORDS[locale]), (locale, band)
+        assert SKIP_WORDS[locale] not in texts[f"follow_up.{band}"].casefold(), (locale, band)
+    assert "START" not in texts["opted_out.page"]
+    assert texts["opted_out"].startswith(texts["opted_out.page"])
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -28,7 +28,7 @@ from tests.standins.telegram_api import BotApiStandIn, Call, press_update
 from tests.standins.telegram_api import text_update as standin_text
 
 TOKEN = "123456:TEST"
-SECRET = "s3cret"
+SECRET = "s3cret-token-0123456789"
 CHAT = 4242
 CSAT = {
     "key": "support-csat",
@@ -136,7 +136,7 @@ async def test_keyboards_for_scales_reasons_and_skip(env: Env) -> None:
     await env.post(press(reasons, "Problem not solved"))
     assert env.api.calls("editMessageReplyMarkup")[-1].markup is None  # a reason: keyboard gone
     follow_up = env.sent()[-1]
-    assert follow_up.buttons == [[("Skip", "c:skip")]]
+    assert follow_up.buttons == [[("Skip", "c:Skip")]]  # the word, in the reader's language
     await env.post(press(follow_up, "Skip"))
     assert env.sent()[-1].fields["text"].startswith("Thank you for your feedback")
     assert env.sent()[-1].markup is None
@@ -203,7 +203,7 @@ async def test_redelivered_update_changes_nothing(env: Env) -> None:
 async def test_wrong_secret_is_refused_and_changes_nothing(env: Env) -> None:
     await env.trigger()
     await env.services.outbox.send_due()
-    for secret in (None, "", "s3cre", "s3cret2"):
+    for secret in (None, "", SECRET[:-1], SECRET + "2"):
         reply = await env.post(text_update("5"), secret=secret)
         assert reply.status_code == 403
     assert await count(env, Message) == 1  # only the question
@@ -247,6 +247,33 @@ async def test_deep_link_links_the_chat(env: Env) -> None:
     assert "open the link" in env.sent()[-1].fields["text"]
     assert await count(env, Contact) == 2  # nothing linked to chat 66 or created
     assert (await env.client.get("/api/v1/contacts/nobody/telegram-link")).status_code == 404
+
+
+async def test_a_forwarded_link_is_refused_in_a_second_chat_and_changes_nothing(env: Env) -> None:
+    await env.client.post("/api/v1/contacts", json={"external_id": "ana", "locale": "en"})
+    link = (await env.client.get("/api/v1/contacts/ana/telegram-link")).json()["link"]
+    payload = parse_qs(urlsplit(link).query)["start"][0]
+    await env.post(text_update(f"/start {payload}", chat=55))
+    assert "now connected" in env.sent()[-1].fields["text"]
+
+    await env.post(text_update(f"/start {payload}", chat=77))  # forwarded to someone else
+    refusal = env.sent()[-1]
+    assert refusal.fields["chat_id"] in (77, "77")
+    assert refusal.fields["text"] == builtin("telegram.link_used", "en")
+    async with UnitOfWork(env.services.sessions) as uow:
+        ana = await uow.contacts.get_by_external_id("ana")
+        intruder = await uow.contacts.by_address("telegram_chat_id", "77")
+    assert ana is not None and ana.telegram_chat_id == "55"
+    assert intruder is None
+
+    await env.post(text_update(f"/start {payload}", chat=55))  # the same chat again: still fine
+    assert "now connected" in env.sent()[-1].fields["text"]
+    env.clock.advance(seconds=1)
+    fresh = (await env.client.get("/api/v1/contacts/ana/telegram-link")).json()["link"]
+    fresh_payload = parse_qs(urlsplit(fresh).query)["start"][0]
+    assert fresh_payload != payload
+    await env.post(text_update(f"/start {fresh_payload}", chat=77))  # a new link moves the chat
+    assert "now connected" in env.sent()[-1].fields["text"]
 
 
 async def test_stop_opts_out_and_the_next_trigger_is_skipped(env: Env) -> None:
