@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from surveys.quiet_hours import Window
+from surveys.texts import placeholders_in
 
 LocalizedText = str | dict[str, str]
 """A plain string, or a mapping of locale → string."""
@@ -54,6 +56,8 @@ DEFAULT_POSITIVE_FROM: dict[tuple[Metric, tuple[int, int]], int] = {
 NPS_DETRACTOR_MAX = 6
 
 Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+# The names texts.render fills: "{agent}" in a text, `agent` here.
+PlaceholderName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 
 
 class ScaleLabels(BaseModel):
@@ -95,6 +99,10 @@ class Survey(BaseModel):
     remind_after_hours: float = Field(default=48, gt=0, le=24 * 90)
     timezone: str = "UTC"
     quiet_hours: dict[str, tuple[str, str] | None] | None = None
+    # What a {placeholder} shows when neither the trigger's nor the contact's properties fill it.
+    placeholders: dict[PlaceholderName, LocalizedText] = Field(default_factory=dict)
+
+    _uses: frozenset[str] = PrivateAttr(default=frozenset())
 
     @field_validator("timezone")
     @classmethod
@@ -111,7 +119,19 @@ class Survey(BaseModel):
                 try:
                     Window.parse(*window)
                 except ValueError as exc:
-                    raise ValueError(f'{channel}: {exc} (use ["HH:MM", "HH:MM"])') from exc
+                    shown = ", ".join(repr(w) for w in window)
+                    raise ValueError(
+                        f'the {channel} window [{shown}] is not a send window: use ["HH:MM", "HH:MM"]'
+                        " with different times"
+                    ) from exc
+        return value
+
+    @field_validator("placeholders")
+    @classmethod
+    def _defaults(cls, value: dict[str, LocalizedText]) -> dict[str, LocalizedText]:
+        for name, default in value.items():
+            if isinstance(default, dict) and not default:
+                raise ValueError(f"{name}: give a text, or at least one locale with its text")
         return value
 
     def reminder_delay(self, number: int) -> float:
@@ -149,7 +169,7 @@ class Survey(BaseModel):
         low, high = scale
         if scale not in ALLOWED_SCALES:
             allowed = ", ".join(f"{a}-{b}" for a, b in ALLOWED_SCALES)
-            raise ValueError(f"scale {low}-{high} is not supported; use one of {allowed}")
+            raise ValueError(f"scale: {low}-{high} is not supported; use one of {allowed}")
         if self.metric is Metric.NPS and scale != (0, 10):
             raise ValueError("scale: an NPS survey is always on 0-10")
         positive_from = self.positive_from
@@ -157,10 +177,11 @@ class Survey(BaseModel):
             positive_from = DEFAULT_POSITIVE_FROM.get((self.metric, scale))
             if positive_from is None:
                 raise ValueError(
-                    f"positive_from is required for a {self.metric.value} survey on {low}-{high}"
+                    f"positive_from: required for a {self.metric.value} survey on {low}-{high}"
+                    " (the lowest score that counts as positive)"
                 )
         if not low < positive_from <= high:
-            raise ValueError(f"positive_from must be above {low} and at most {high}")
+            raise ValueError(f"positive_from: must be above {low} and at most {high}")
         if self.metric is Metric.NPS and positive_from != 9:
             raise ValueError("positive_from: NPS promoters are always 9-10")
         bands = set(self.bands)
@@ -174,7 +195,25 @@ class Survey(BaseModel):
             raise ValueError("reasons_for: bands do not apply to this metric")
         object.__setattr__(self, "scale", scale)
         object.__setattr__(self, "positive_from", positive_from)
+        self._uses = frozenset(name for text in self.texts() for name in placeholders_in(text))
         return self
+
+    def texts(self) -> Iterator[str]:
+        """Every text the survey's author wrote, in every locale (what placeholders appear in)."""
+        values: list[Any] = [self.question, self.follow_up, self.thank_you, *self.reasons]
+        if self.labels is not None:
+            values += [self.labels.low, self.labels.high]
+        while values:
+            value = values.pop()
+            if isinstance(value, str):
+                yield value
+            elif isinstance(value, Mapping):
+                values.extend(value.values())
+
+    @property
+    def uses(self) -> frozenset[str]:
+        """The {placeholders} the survey's own texts use, in any locale."""
+        return self._uses
 
     @property
     def low(self) -> int:
@@ -241,6 +280,17 @@ _ALL_BANDS: tuple[Band, ...] = (
     "passive",
     "promoter",
 )
+
+
+def scale_change(old: Survey, new: Survey) -> Literal["metric", "scale"] | None:
+    """The field that moves a survey's scale when `new` replaces `old`, or None if it stays.
+
+    Stored answers were given on the old scale: after a change they fall outside it, or mean
+    something else (a 5 of 5 is not a 5 of 7), so callers refuse it once answers exist.
+    """
+    if old.scale_range == new.scale_range:
+        return None
+    return "metric" if old.metric is not new.metric else "scale"
 
 
 class SurveyFile(BaseModel):

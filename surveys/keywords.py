@@ -77,7 +77,7 @@ _WORDS: dict[str, _Words] = {
     ),
     "es": _Words.of(
         skip="no|nada|ninguno|ninguna|no gracias|sin comentarios|nada más|nada mas|paso"
-        "|todo bien|nop",
+        "|todo bien|nop|omitir",
         stop="para|baja|alto|basta|cancelar|detener|darme de baja|dar de baja",
         help="ayuda",
         strong="darme de baja|dar de baja|de baja|no me escriban|no me escribas"
@@ -91,7 +91,7 @@ _WORDS: dict[str, _Words] = {
     ),
     "fr": _Words.of(
         skip="non|rien|non merci|pas de commentaire|aucun|aucun commentaire|rien à ajouter"
-        "|rien a ajouter|c'est tout|pas vraiment|nan",
+        "|rien a ajouter|c'est tout|pas vraiment|nan|passer",
         stop="arrêt|arret|arrêter|arreter|arrête|arrete|arrêtez|arretez|désabonner"
         "|desabonner|désinscrire|desinscrire|annuler",
         help="aide",
@@ -105,7 +105,7 @@ _WORDS: dict[str, _Words] = {
     ),
     "de": _Words.of(
         skip="nein|nichts|nein danke|kein kommentar|keine|nö|nee|passt|passt schon"
-        "|nichts weiter|nichts hinzuzufügen|alles gut",
+        "|nichts weiter|nichts hinzuzufügen|alles gut|überspringen",
         stop="stopp|abmelden|abbestellen|aufhören|aufhoeren|austragen|schluss",
         help="hilfe",
         strong="abmelden|abbestellen|austragen|keine nachrichten mehr|keine umfragen mehr"
@@ -118,7 +118,8 @@ _WORDS: dict[str, _Words] = {
     ),
     "pt": _Words.of(
         skip="não|nao|nada|nenhum|nenhuma|não obrigado|nao obrigado|não obrigada"
-        "|nao obrigada|sem comentários|sem comentarios|passo|tudo bem|nada a acrescentar",
+        "|nao obrigada|sem comentários|sem comentarios|passo|tudo bem|nada a acrescentar"
+        "|pular",
         stop="parar|pare|parem|sair|cancelar|chega|descadastrar|para",
         help="ajuda",
         strong="descadastrar|descadastre|me descadastre|me descadastrem|cancelar inscrição"

@@ -122,6 +122,11 @@ def render(template: str, values: Mapping[str, object]) -> str:
     return _TOKEN.sub(replace, template)
 
 
+def placeholders_in(template: str) -> set[str]:
+    """The names `render` would fill in template: "{agent}" is one, "{{agent}}" and "{a.b}" are not."""
+    return {match.group(1) for match in _TOKEN.finditer(template) if match.group(1)}
+
+
 def ui_direction(locale: str | None) -> str:
     """The writing direction ("ltr" or "rtl") of the texts that locale would be shown."""
     for candidate in locale_chain(locale):

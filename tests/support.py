@@ -28,10 +28,12 @@ async def add_survey(services: Services, **fields: Any) -> Survey:
     return survey
 
 
-async def fire(services: Services, survey: str = "support-csat", **body: Any) -> TriggerResult:
+async def fire(
+    services: Services, survey: str = "support-csat", *, caller: str = "tests", **body: Any
+) -> TriggerResult:
     body.setdefault("contact", {"external_id": "cust-1"})
     body.setdefault("channel", "web")
-    request = TriggerIn.model_validate({"survey": survey, **body}).command()
+    request = TriggerIn.model_validate({"survey": survey, **body}).command(caller=caller)
     return await trigger(
         services.sessions, request, now=services.clock(), channels=services.catalog
     )

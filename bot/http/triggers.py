@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.contacts.schemas import ContactIn, Properties
-from bot.http.schemas import API_ERRORS, API_KEY, ChannelName
-from bot.invitations.triggers import TriggerCommand, trigger
+from bot.contacts.text import Storable, Text
+from bot.http.deps import ApiKeyDep
+from bot.http.schemas import API_ERRORS, API_TRIGGER_SCOPES, ApiError, ChannelName
+from bot.invitations.triggers import TriggerCommand, api_caller, trigger
 from bot.runtime.services import Services, ServicesDep
 
-router = APIRouter(prefix="/api/v1", dependencies=API_KEY, responses=API_ERRORS, tags=["triggers"])
+router = APIRouter(
+    prefix="/api/v1", dependencies=API_TRIGGER_SCOPES, responses=API_ERRORS, tags=["triggers"]
+)
+
+# What a trigger route answers 409 for (the webhooks too).
+CONFLICTS = "The idempotency_key was used for a different trigger, or the survey is archived"
 
 
 class TriggerIn(BaseModel):
@@ -21,19 +28,24 @@ class TriggerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    survey: str = Field(min_length=1, max_length=64)
+    survey: Text = Field(min_length=1, max_length=64)
     contact: ContactIn
     channel: ChannelName | None = Field(
         default=None, description="omit to use the contact's best reachable channel"
     )
     delay_seconds: int = Field(default=0, ge=0, le=90 * 24 * 3600)
     properties: Properties | None = None
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=255), Storable] | None = Field(
+        default=None,
+        description="yours alone, per survey: a replay returns the same invitation and changes "
+        "nothing; the key with a different body is refused (409)",
+    )
 
-    def command(self) -> TriggerCommand:
+    def command(self, *, caller: str) -> TriggerCommand:
         return TriggerCommand(
             survey=self.survey,
             contact=self.contact,
+            caller=caller,
             channel=self.channel,
             delay_seconds=self.delay_seconds,
             properties=dict(self.properties or {}),
@@ -45,15 +57,22 @@ class TriggerOut(BaseModel):
     invitation_id: str
     status: Literal["scheduled", "skipped"] | str
     reason: str | None = None
-    send_at: datetime
+    send_at: datetime | None = Field(
+        default=None, description="when the question goes out; null when the trigger was skipped"
+    )
     link: str | None = None
     channel: str
 
 
-@router.post("/triggers", response_model=TriggerOut, status_code=status.HTTP_202_ACCEPTED)
-async def post_trigger(body: TriggerIn, services: ServicesDep) -> TriggerOut:
+@router.post(
+    "/triggers",
+    response_model=TriggerOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"model": ApiError, "description": CONFLICTS}},
+)
+async def post_trigger(body: TriggerIn, services: ServicesDep, key: ApiKeyDep) -> TriggerOut:
     """Schedule one survey for one contact; a replayed idempotency_key returns the same one."""
-    return await trigger_and_answer(services, body.command())
+    return await trigger_and_answer(services, body.command(caller=api_caller(key.id)))
 
 
 async def trigger_and_answer(services: Services, command: TriggerCommand) -> TriggerOut:
@@ -70,14 +89,13 @@ async def trigger_and_answer(services: Services, command: TriggerCommand) -> Tri
         services.outbox.wake()
     # A channel with no address of its own is reached through the link handed back here.
     link_only = any(i.name == invitation.channel and i.address is None for i in services.catalog)
-    link = (
-        services.links.url(invitation.id) if link_only and invitation.status != "skipped" else None
-    )
+    skipped = invitation.status == "skipped"
+    link = services.links.url(invitation.id) if link_only and not skipped else None
     return TriggerOut(
         invitation_id=invitation.id,
-        status="skipped" if invitation.status == "skipped" else "scheduled",
+        status="skipped" if skipped else "scheduled",
         reason=invitation.skip_reason,
-        send_at=invitation.send_at,
+        send_at=None if skipped else invitation.send_at,
         link=link,
         channel=invitation.channel,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, status
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import NotFound, PayloadTooLarge, Unauthorized
 from bot.http.schemas import ApiError
-from bot.http.triggers import TriggerIn, TriggerOut, trigger_and_answer
+from bot.http.triggers import CONFLICTS, TriggerIn, TriggerOut, trigger_and_answer
 from bot.invitations.helpdesk import (
     GENERIC_SIGNATURE_HEADER,
     GENERIC_TIMESTAMP_HEADER,
@@ -21,8 +22,10 @@ from bot.invitations.helpdesk import (
     ZendeskEvent,
     check_generic,
     check_zendesk,
+    delivery_key,
     zendesk_trigger,
 )
+from bot.invitations.triggers import webhook_caller
 from bot.runtime.services import ServicesDep
 
 log = logging.getLogger("bot.hooks")
@@ -33,6 +36,7 @@ MAX_BODY_BYTES = 64 * 1024
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ApiError, "description": "Missing, invalid or stale signature"},
     404: {"model": ApiError, "description": "Webhook not configured, or unknown survey"},
+    409: {"model": ApiError, "description": CONFLICTS},
     413: {"model": ApiError, "description": "Body larger than 64 KiB"},
 }
 
@@ -52,9 +56,10 @@ async def post_event(source: str, request: Request, services: ServicesDep) -> Tr
     if secret is None:
         raise NotFound(f"no webhook secret is configured for {source!r}", field="source")
     body = await _raw_body(request)
+    timestamp = request.headers.get(GENERIC_TIMESTAMP_HEADER)
     refused = check_generic(
         secret.get_secret_value(),
-        timestamp=request.headers.get(GENERIC_TIMESTAMP_HEADER),
+        timestamp=timestamp,
         signature=request.headers.get(GENERIC_SIGNATURE_HEADER),
         body=body,
         now=services.clock(),
@@ -64,7 +69,11 @@ async def post_event(source: str, request: Request, services: ServicesDep) -> Tr
         trigger_in = TriggerIn.model_validate_json(body)
     except ValidationError as exc:
         raise _body_error(exc) from None
-    return await trigger_and_answer(services, trigger_in.command())
+    command = trigger_in.command(caller=webhook_caller(source))
+    if command.idempotency_key is None:
+        # Without a key of its own, a replay of this signed request is still the same trigger.
+        command = replace(command, idempotency_key=delivery_key(timestamp or "", body))
+    return await trigger_and_answer(services, command)
 
 
 @router.post(

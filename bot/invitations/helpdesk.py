@@ -7,11 +7,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.contacts.schemas import ContactIn, Properties
-from bot.invitations.triggers import TriggerCommand
+from bot.invitations.triggers import ZENDESK, TriggerCommand
 
 # Beyond this distance from our clock a signed request is refused: it bounds how long a
 # captured request can be replayed, and still allows for ordinary clock drift.
@@ -28,6 +29,15 @@ def generic_signature(secret: str, timestamp: str, body: bytes) -> str:
     """`sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, the generic webhook's header."""
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return f"sha256={digest.hexdigest()}"
+
+
+def delivery_key(timestamp: str, body: bytes) -> str:
+    """An idempotency key naming one signed delivery (what its signature covers).
+
+    A replay of the request within its window carries the same pair, so it is the same trigger;
+    the sender's own retry signs a new timestamp and is a new one (send a key to make it the same).
+    """
+    return "delivery:" + hashlib.sha256(timestamp.encode() + b"." + body).hexdigest()
 
 
 def zendesk_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -73,12 +83,16 @@ def _check(expected: str, given: str, sent_at: datetime, now: datetime) -> str |
     return None
 
 
+# Zendesk ids are integers; bounded, so the contact id and the ticket's key stay within limits.
+ZendeskId = Annotated[int, Field(ge=0, lt=10**18)] | Annotated[str, Field(max_length=64)]
+
+
 class ZendeskUser(BaseModel):
     """A requester or agent as the webhook body template renders it; blanks mean absent."""
 
     model_config = ConfigDict(extra="ignore")
 
-    id: int | str | None = None
+    id: ZendeskId | None = None
     name: str | None = None
     email: str | None = None
     locale: str | None = None
@@ -94,7 +108,7 @@ class ZendeskNamed(BaseModel):
 class ZendeskTicket(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: int | str
+    id: ZendeskId
     status: str
     assignee: ZendeskNamed | None = None
     group: ZendeskNamed | None = None
@@ -141,10 +155,13 @@ def zendesk_trigger(
     return TriggerCommand(
         survey=survey,
         contact=_contact(f"zendesk:{requester_id}", event.requester),
+        caller=ZENDESK,
         channel=channel,
         delay_seconds=delay_seconds,
         properties=properties,
-        idempotency_key=f"zendesk:ticket:{ticket_id}",
+        # One survey per ticket: solved again, or closed, it is the same ticket.
+        idempotency_key=f"ticket:{ticket_id}",
+        key_names_event=True,
     )
 
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.contacts.schemas import ContactIn, Properties
-from bot.errors import NotFound, Unprocessable
+from bot.errors import Conflict, NotFound, Unprocessable
 from bot.invitations import decisions
 from channels.base import ChannelInfo
 from storage.models import Invitation
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
+from surveys import placeholders
 from surveys.eligibility import throttle_start
 
 
@@ -26,16 +29,65 @@ class TriggerCommand:
 
     survey: str
     contact: ContactIn
+    # Who asks (api_caller, webhook_caller, ZENDESK): idempotency keys are theirs alone.
+    caller: str
     channel: str | None = None
     delay_seconds: int = 0
     properties: Properties = field(default_factory=dict)
     idempotency_key: str | None = None
+    # The key names an outside event (a Zendesk ticket), not one request: when the event comes
+    # again with other details, it is still the same event and gets the first invitation back.
+    key_names_event: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class TriggerResult:
     invitation: Invitation
     created: bool
+
+
+ZENDESK = "zendesk"
+
+
+def api_caller(api_key_id: int | None) -> str:
+    """The caller an API key is."""
+    return f"api_key:{api_key_id}"
+
+
+def webhook_caller(source: str) -> str:
+    """The caller a generic webhook source is (quoted: a source name may hold any character)."""
+    name = quote(source, safe="")
+    if len(name) > 64:
+        # Keeps the scoped key within its column whatever the operator named the source.
+        name = "sha256-" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"webhook:{name}"
+
+
+def scoped_key(caller: str, survey: str, key: str) -> str:
+    """The stored form of a caller's idempotency key for one survey.
+
+    Neither the caller nor a survey key holds a space, so two different triples never give one
+    string; campaign keys (bot.campaigns.runs) hold no space, so they never meet these.
+    """
+    return f"{caller} {survey} {key}"
+
+
+def request_hash(request: TriggerCommand) -> str:
+    """SHA-256 of what the trigger asks for, as validated (so `null` and an omitted field agree)."""
+    contact = {
+        "external_id": request.contact.external_id,
+        **request.contact.fields(),
+        "properties": request.contact.properties or {},
+    }
+    content = {
+        "survey": request.survey,
+        "contact": contact,
+        "channel": request.channel,
+        "delay_seconds": request.delay_seconds,
+        "properties": request.properties or {},
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def trigger_key(request: TriggerCommand) -> str:
@@ -57,21 +109,34 @@ async def create_invitation(
     row = await uow.surveys.get_by_key(request.survey)
     if row is None:
         raise NotFound(f"survey {request.survey!r} does not exist", field="survey")
+    if row.archived_at is not None:
+        raise Conflict(
+            f"survey {request.survey!r} is archived and takes no new triggers"
+            " (un-archive it to send it again)",
+            field="survey",
+        )
     survey = to_domain(row)
+    key = _stored_key(request)
+    if key is not None:
+        # Before the upsert: a replay must change nothing, not even the contact.
+        existing = await uow.invitations.get_by_idempotency_key(key)
+        if existing is not None:
+            return _replayed(request, existing)
     # The upsert locks the contact row: concurrent triggers for one contact queue up here,
     # so the throttle check below sees the invitation the other one created.
     contact = await uow.contacts.upsert(
         request.contact.external_id, request.contact.fields(), request.contact.properties
     )
-    if request.idempotency_key:
-        existing = await uow.invitations.get_by_idempotency_key(request.idempotency_key)
-        if existing is not None:
-            return TriggerResult(existing, created=False)
     contact_id = contact.id or 0
     opted = await uow.opt_outs.channels_of(contact_id)
     chosen = decisions.choose_channel(contact, channels, opted_out=opted, requested=request.channel)
     if isinstance(chosen, decisions.Unreachable):
         raise _unreachable(request, chosen)
+    missing = placeholders.unfilled(
+        survey, contact=contact.properties, trigger=request.properties, name=contact.name
+    )
+    if missing:  # the customer would see a raw "{agent}": refused (the upsert rolls back)
+        raise Unprocessable(placeholders.explain(survey, missing), field=f"properties.{missing[0]}")
     since = throttle_start(now, survey.throttle_days)
     decided = decisions.plan(
         survey,
@@ -91,12 +156,30 @@ async def create_invitation(
         send_at=decided.send_at,
         locale=contact.locale,
         properties=dict(request.properties or {}),
-        idempotency_key=request.idempotency_key,
+        idempotency_key=key,
+        request_hash=request_hash(request) if key is not None else None,
         created_at=now,
         updated_at=now,
     )
     await uow.invitations.add(invitation)
     return TriggerResult(invitation, created=True)
+
+
+def _stored_key(request: TriggerCommand) -> str | None:
+    if not request.idempotency_key:
+        return None
+    return scoped_key(request.caller, request.survey, request.idempotency_key)
+
+
+def _replayed(request: TriggerCommand, existing: Invitation) -> TriggerResult:
+    """The first invitation for a replay; a different request under a used key is refused."""
+    if request.key_names_event or existing.request_hash == request_hash(request):
+        return TriggerResult(existing, created=False)
+    raise Conflict(
+        f"the idempotency_key {request.idempotency_key!r} was already used for a different "
+        "trigger of this survey; send a new key for a new trigger",
+        field="idempotency_key",
+    )
 
 
 def _unreachable(request: TriggerCommand, why: decisions.Unreachable) -> Unprocessable:
@@ -119,18 +202,21 @@ async def trigger(
     now: datetime,
     channels: Sequence[ChannelInfo],
 ) -> TriggerResult:
-    """Run one trigger in its own transaction; a replayed idempotency key returns the first."""
+    """Run one trigger in its own transaction; a replayed idempotency key returns the first
+    invitation, the key with a different request is a Conflict."""
     try:
         async with UnitOfWork(sessions) as uow:
             result = await create_invitation(uow, request, now=now, channels=channels)
             await uow.commit()
             return result
     except IntegrityError:
-        # Two requests with one idempotency key raced past the look-up: the loser reads the winner.
-        if not request.idempotency_key:
+        # Two requests with one idempotency key raced past the look-up: the loser (rolled back,
+        # its contact upsert with it) answers as a replay of the winner would.
+        key = _stored_key(request)
+        if key is None:
             raise
         async with UnitOfWork(sessions) as uow:
-            existing = await uow.invitations.get_by_idempotency_key(request.idempotency_key)
-            if existing is None:
-                raise
-            return TriggerResult(existing, created=False)
+            existing = await uow.invitations.get_by_idempotency_key(key)
+        if existing is None:
+            raise
+        return _replayed(request, existing)

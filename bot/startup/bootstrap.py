@@ -76,7 +76,14 @@ async def build_services(
         secret=secret,
     )
     if settings.surveys_file is not None:
-        await load_surveys(sessions, read_survey_file(settings.surveys_file))
+        try:
+            surveys = read_survey_file(settings.surveys_file)
+            await load_surveys(
+                sessions, surveys, channels=registry.names(), source=settings.surveys_file
+            )
+        except BaseException:
+            await engine.dispose()  # refused: nothing runs, so nothing may stay open
+            raise
     return services
 
 

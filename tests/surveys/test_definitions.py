@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from surveys.definitions import Survey, SurveyFile
+from surveys.definitions import Survey, SurveyFile, scale_change
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,7 @@ def test_defaults(
 
 
 def test_other_scales_need_explicit_positive_from() -> None:
-    with pytest.raises(ValidationError, match="positive_from is required"):
+    with pytest.raises(ValidationError, match="positive_from: required"):
         Survey(key="s", metric="csat", scale=(1, 10))  # type: ignore[arg-type]
     survey = Survey(key="s", metric="csat", scale=(1, 10), positive_from=8)  # type: ignore[arg-type]
     assert survey.is_positive(8) and not survey.is_positive(7)
@@ -119,3 +119,26 @@ def test_yaml_shape_of_the_issue() -> None:
 def test_invalid_definitions(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Survey.model_validate(bad)
+
+
+def test_scale_change_names_the_field_that_moves_the_scale() -> None:
+    csat = Survey(key="s", metric="csat")  # type: ignore[arg-type]
+    assert scale_change(csat, csat.model_copy(update={"throttle_days": 7})) is None
+    assert scale_change(csat, Survey(key="s", metric="csat", positive_from=5)) is None  # type: ignore[arg-type]
+    assert scale_change(csat, Survey(key="s", metric="csat", scale=(1, 3))) == "scale"  # type: ignore[arg-type]
+    assert scale_change(csat, Survey(key="s", metric="nps")) == "metric"  # type: ignore[arg-type]
+    assert scale_change(csat, Survey(key="s", metric="ces")) == "metric"  # type: ignore[arg-type] # 1-7
+    assert scale_change(csat, Survey(key="s", metric="ces", scale=(1, 5))) is None  # type: ignore[arg-type]
+
+
+def test_validation_errors_name_their_field_first() -> None:
+    for fields, start in (
+        ({"scale": (1, 4), "positive_from": 3}, "scale: "),
+        ({"scale": (1, 10)}, "positive_from: "),
+        ({"positive_from": 9}, "positive_from: "),
+        ({"quiet_hours": {"sms": ["9", "20:00"]}}, "the sms window"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            Survey.model_validate({"key": "s", "metric": "csat", **fields})
+        message = caught.value.errors()[0]["msg"].removeprefix("Value error, ")
+        assert message.startswith(start), message

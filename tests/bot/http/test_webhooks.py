@@ -207,7 +207,7 @@ async def test_zendesk_solved_ticket_schedules_a_day_later_once(hooks: Hooks) ->
         "group": "Billing",
         "source": "zendesk",
     }
-    assert stored.idempotency_key == "zendesk:ticket:123"
+    assert stored.idempotency_key == "zendesk support-csat ticket:123"  # scoped to Zendesk
     async with UnitOfWork(hooks.services.sessions) as uow:
         contact = await uow.contacts.get_by_external_id("zendesk:987")
     assert contact is not None
@@ -220,7 +220,22 @@ async def test_zendesk_solved_ticket_schedules_a_day_later_once(hooks: Hooks) ->
     hooks.clock.advance(minutes=10)
     closed = await hooks.zendesk(zendesk_body(status="Closed"))
     assert closed.json()["invitation_id"] == data["invitation_id"]
+    # Solved again by someone else: still the same ticket, so the same survey (not a 409).
+    resolved = zendesk_body()
+    resolved["ticket"]["assignee"] = {"name": "Bo"}
+    again = await hooks.zendesk(resolved)
+    assert again.status_code == 202 and again.json()["invitation_id"] == data["invitation_id"]
     assert await hooks.stored() == {"scheduled": 1}
+
+
+@pytest.mark.parametrize("ticket", ["7" * 65, 10**19])
+async def test_zendesk_ids_out_of_bounds_are_422(hooks: Hooks, ticket: object) -> None:
+    body = zendesk_body()
+    body["ticket"]["id"] = ticket
+    body["requester"]["id"] = ticket
+    reply = await hooks.zendesk(body)
+    assert reply.status_code == 422 and reply.json()["detail"][0]["loc"][1] == "ticket"
+    assert await hooks.stored() == {}
 
 
 async def test_zendesk_open_ticket_is_ignored(hooks: Hooks) -> None:
@@ -256,7 +271,8 @@ async def test_zendesk_refuses_bad_signature_and_bad_body(hooks: Hooks) -> None:
 
 
 async def test_webhooks_are_404_until_configured(database_url: str, clock: FakeClock) -> None:
-    async with _hooks(database_url, clock, zendesk_webhook_secret=ZENDESK_SECRET) as hooks:
+    # (A Zendesk secret without a survey no longer starts at all: the settings refuse it.)
+    async with _hooks(database_url, clock) as hooks:
         assert (await hooks.event(EVENT)).status_code == 404
         assert (await hooks.zendesk(zendesk_body())).status_code == 404
 
@@ -288,3 +304,60 @@ async def test_zendesk_scores_group_by_agent(database_url: str, clock: FakeClock
         ).json()
         assert scores["responses"] == 1
         assert scores["groups"][0]["group"] == {"agent": "Ana"}
+
+
+async def test_a_replayed_signed_event_without_a_key_changes_nothing(hooks: Hooks) -> None:
+    raw = json.dumps({**EVENT, "idempotency_key": None}).encode()
+    timestamp = str(int(NOW.timestamp()))
+    headers = {
+        "X-Surveybot-Timestamp": timestamp,
+        "X-Surveybot-Signature": generic_signature(GENERIC_SECRET, timestamp, raw),
+    }
+    first = await hooks.client.post("/webhooks/events/crm", content=raw, headers=headers)
+    assert first.status_code == 202
+    hooks.clock.advance(minutes=4)  # still inside the signature's window
+    for _ in range(3):
+        replay = await hooks.client.post("/webhooks/events/crm", content=raw, headers=headers)
+        assert replay.status_code == 202 and replay.json() == first.json()
+    assert await hooks.stored() == {"scheduled": 1}
+    # A new delivery (new timestamp, so a new signature) of the same event is a new trigger.
+    fresh = await hooks.event(json.loads(raw))
+    assert fresh.json()["invitation_id"] != first.json()["invitation_id"]
+
+
+async def test_sources_and_the_api_do_not_share_idempotency_keys(
+    database_url: str, clock: FakeClock
+) -> None:
+    other_secret = "erp-secret-0123456789abcdef"
+    async with _hooks(
+        database_url,
+        clock,
+        webhook_secrets={"crm": GENERIC_SECRET, "erp": other_secret},
+        zendesk_webhook_secret=ZENDESK_SECRET,
+        helpdesk_survey="support-csat",
+    ) as hooks:
+        crm = (await hooks.event(EVENT)).json()
+        erp = (await hooks.event(EVENT, source="erp", secret=other_secret)).json()
+        assert erp["invitation_id"] != crm["invitation_id"] and erp["link"] != crm["link"]
+        # A caller guessing Zendesk's key gets its own invitation, not the ticket's link.
+        ticket = (await hooks.zendesk(zendesk_body())).json()
+        guess = {**EVENT, "idempotency_key": "zendesk:ticket:123"}
+        guessed = (await hooks.event(guess)).json()
+        assert guessed["invitation_id"] != ticket["invitation_id"]
+        async with UnitOfWork(hooks.services.sessions) as uow:
+            _, key = await uow.api_keys.create("tests")
+            await uow.commit()
+        api = await hooks.client.post(
+            "/api/v1/triggers", json=EVENT, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert api.json()["invitation_id"] not in {crm["invitation_id"], erp["invitation_id"]}
+        assert sum((await hooks.stored()).values()) == 5
+
+
+async def test_a_changed_event_with_a_used_key_is_409(hooks: Hooks) -> None:
+    assert (await hooks.event(EVENT)).status_code == 202
+    changed = await hooks.event({**EVENT, "contact": {"external_id": "crm-7", "email": "x@y.z"}})
+    assert changed.status_code == 409 and changed.json()["field"] == "idempotency_key"
+    async with UnitOfWork(hooks.services.sessions) as uow:
+        contact = await uow.contacts.get_by_external_id("crm-7")
+    assert contact is not None and contact.email == "ana@example.com"

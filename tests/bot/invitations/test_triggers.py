@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.errors import NotFound, Unprocessable
+from bot.errors import Conflict, NotFound, Unprocessable
+from bot.invitations.triggers import scoped_key, webhook_caller
 from bot.runtime.services import Services
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock, services_with
@@ -160,3 +161,56 @@ async def test_sampling_through_triggers(services: Services) -> None:
         for _ in range(3)
     ]
     assert len(set(same_body)) == 1  # the same trigger without a key decides the same
+
+
+async def test_keys_are_scoped_to_the_caller_and_stored_with_the_request_hash(
+    services: Services,
+) -> None:
+    await add_survey(services, throttle_days=0)
+    mine = await fire(services, caller="api_key:1", idempotency_key="t-1")
+    theirs = await fire(
+        services, caller="api_key:2", idempotency_key="t-1", contact={"external_id": "other"}
+    )
+    assert theirs.created and theirs.invitation.id != mine.invitation.id
+    assert mine.invitation.idempotency_key == "api_key:1 support-csat t-1"
+    assert mine.invitation.request_hash is not None and len(mine.invitation.request_hash) == 64
+    assert scoped_key(webhook_caller("crm eu/1"), "s", "k") == "webhook:crm%20eu%2F1 s k"
+    assert len(webhook_caller("é" * 200)) == len("webhook:sha256-") + 64
+
+
+async def test_a_replay_skips_the_contact_upsert_and_a_changed_body_is_a_conflict(
+    services: Services,
+) -> None:
+    await add_survey(services, throttle_days=0)
+    contact = {"external_id": "c1", "email": "ana@example.com"}
+    first = await fire(services, contact=contact, idempotency_key="k")
+    # `null` and an omitted field are the same request.
+    again = await fire(services, contact=contact, idempotency_key="k", properties=None)
+    assert not again.created and again.invitation.id == first.invitation.id
+    with pytest.raises(Conflict) as info:
+        await fire(services, contact={**contact, "email": "eve@example.com"}, idempotency_key="k")
+    assert info.value.field == "idempotency_key" and "'k'" in info.value.message
+    async with UnitOfWork(services.sessions) as uow:
+        stored = await uow.contacts.get_by_external_id("c1")
+        assert await uow.invitations.count_by_status() == {"scheduled": 1}
+    assert stored is not None and stored.email == "ana@example.com"
+
+
+async def test_racing_requests_with_one_key_and_different_bodies(services: Services) -> None:
+    await add_survey(services, throttle_days=0)
+    bodies = [{"external_id": f"c{n % 2}", "email": f"p{n % 2}@example.com"} for n in range(6)]
+    results = await asyncio.gather(
+        *(fire(services, contact=body, idempotency_key="race") for body in bodies),
+        return_exceptions=True,
+    )
+    invitations = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(r, Conflict) for r in refused), refused
+    assert len(invitations) == 3 and len(refused) == 3  # the winner's body thrice, the other not
+    assert len({r.invitation.id for r in invitations}) == 1
+    async with UnitOfWork(services.sessions) as uow:
+        winner = await uow.contacts.get(invitations[0].invitation.contact_id)
+        assert winner is not None
+        loser = "c1" if winner.external_id == "c0" else "c0"
+        assert await uow.invitations.count_by_status() == {"scheduled": 1}
+        assert await uow.contacts.get_by_external_id(loser) is None  # rolled back with its try
