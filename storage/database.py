@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -37,13 +38,18 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; on SQLite every transaction takes the write lock up front.
+    """Create the engine: errors never show bound parameters; SQLite transactions lock up front.
 
     SQLite allows one writer; a deferred transaction that reads and then writes can fail with
     "database is locked" no matter the busy timeout, so transactions begin IMMEDIATE.
     """
     url = normalize_url(url)
+    # Bound parameters are phone numbers, emails and message texts: never in an error's text.
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() == "sqlite":
+        # aiosqlite logs every call with its arguments at DEBUG: not even there.
+        chatty = logging.getLogger("aiosqlite")
+        chatty.setLevel(max(logging.INFO, chatty.level))
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import fail, load_settings, out, progress_bar, run
+from bot.cli.common import fail, load_settings, out, plural, progress_bar, run
 
 if TYPE_CHECKING:
     from bot.imports.contacts import Checked, ImportResult, Layout
@@ -53,7 +53,8 @@ def import_contacts(
       external_id        required: your own id; a known id updates the contact
       name               the contact's name
       email              an email address
-      phone              international format, e.g. +14155550123 (stored as E.164)
+      phone              international format, e.g. +14155550123 (stored as E.164);
+                         national ones too with SURVEYBOT_DEFAULT_PHONE_REGION set
       telegram_chat_id   the numeric Telegram chat id
       locale             a language tag, e.g. en, fi, pt-BR
       timezone           an IANA time zone, e.g. Europe/Helsinki
@@ -65,11 +66,17 @@ def import_contacts(
     if not file.is_file():
         fail(f"{file} does not exist or is not a file")
     separator = _delimiter(delimiter)
+    from bot.contacts.schemas import phone_region
+
     settings = load_settings()
     stamp = _stamp(file)  # taken before the first pass: any change after it refuses the import
-    layout, checked = _check(file, separator)
-    result = _write(settings, file, layout, checked, stamp=stamp, dry_run=dry_run)
-    summary = f"{result.total} contact(s): {result.created} created, {result.updated} updated"
+    # National numbers (no + and country code) are read as SURVEYBOT_DEFAULT_PHONE_REGION's.
+    with phone_region(settings.default_phone_region):
+        layout, checked = _check(file, separator)
+        result = _write(settings, file, layout, checked, stamp=stamp, dry_run=dry_run)
+    summary = (
+        f"{plural(result.total, 'contact')}: {result.created} created, {result.updated} updated"
+    )
     if dry_run:
         out.print(
             f"would import {summary} (dry run: nothing written)", highlight=False, soft_wrap=True
@@ -100,7 +107,7 @@ def _check(file: Path, separator: str | None) -> tuple[Layout, Checked]:
     if checked.bad_rows:
         hidden = checked.bad_rows - len(checked.problems)
         fail(
-            f"nothing imported: {checked.bad_rows} bad row(s)"
+            f"nothing imported: {plural(checked.bad_rows, 'bad row')}"
             + (f" (the first {MAX_PROBLEMS_SHOWN} shown)" if hidden else "")
             + ":\n  "
             + "\n  ".join(checked.problems)

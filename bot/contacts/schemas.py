@@ -2,23 +2,93 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from bot.contacts.text import UNSTORABLE_MESSAGE, Storable, Text, strip_unstorable
 from surveys.texts import normalize_locale
 
+# What a contact or a trigger may carry as properties (placeholders, report groups): bounded,
+# so that one caller cannot store megabytes per row.
+MAX_PROPERTIES = 50
+MAX_PROPERTY_KEY_CHARS = 64
+MAX_PROPERTY_TEXT_CHARS = 1000
+_INT64 = 2**63
+MAX_CHAT_ID_CHARS = 32  # the column's width; Telegram's ids are far shorter
+
+PropertyKey = Annotated[str, Field(min_length=1, max_length=MAX_PROPERTY_KEY_CHARS), Storable]
 PropertyValue = str | int | float | bool | None
-Properties = dict[str, PropertyValue]
 
 
-def normalize_phone(value: str) -> str:
-    """E.164, or ValueError with a sentence a person can act on."""
+def _property_problem(value: PropertyValue) -> str | None:
+    """What is wrong with one property value, if anything."""
+    if isinstance(value, str):
+        if len(value) > MAX_PROPERTY_TEXT_CHARS:
+            return f"is longer than {MAX_PROPERTY_TEXT_CHARS} characters"
+        return None if strip_unstorable(value) == value else UNSTORABLE_MESSAGE
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        return "is out of range: a whole number must fit in 64 bits"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "is not a finite number"
+    return None
+
+
+def _property_values(properties: dict[str, PropertyValue]) -> dict[str, PropertyValue]:
+    for key, value in properties.items():
+        problem = _property_problem(value)
+        if problem is not None:
+            raise PydanticCustomError(
+                "property_invalid",
+                "property {key} {problem}",
+                {"key": repr(key), "problem": problem},
+            )
+    return properties
+
+
+Properties = Annotated[
+    dict[PropertyKey, PropertyValue],
+    Field(max_length=MAX_PROPERTIES),
+    AfterValidator(_property_values),
+]
+
+# The region national numbers are read in (SURVEYBOT_DEFAULT_PHONE_REGION), for the request or
+# command at hand: set by the HTTP app per request and by the CLI around an import.
+PHONE_REGION: ContextVar[str | None] = ContextVar("surveybot_phone_region", default=None)
+
+
+@contextmanager
+def phone_region(region: str | None) -> Iterator[None]:
+    """Read national phone numbers as numbers of `region` (None: E.164 only) inside the block."""
+    token = PHONE_REGION.set(region)
     try:
-        number = phonenumbers.parse(value, None)
+        yield
+    finally:
+        PHONE_REGION.reset(token)
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """E.164, or ValueError with a sentence a person can act on.
+
+    Without a region a number must be international (+ and the country code); with one, a
+    national number such as (415) 555-0123 is read as that region's.
+    """
+    region = region or PHONE_REGION.get()
+    try:
+        number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
+        if region:
+            raise ValueError(
+                f"not a phone number; use the international format, e.g. +14155550123, "
+                f"or a national number of {region}"
+            ) from exc
         raise ValueError(
             "not a phone number; use the international format, e.g. +14155550123"
         ) from exc
@@ -32,14 +102,17 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str = Field(min_length=1, max_length=255)
-    name: str | None = Field(default=None, max_length=255)
+    external_id: Text = Field(min_length=1, max_length=255)
+    name: Annotated[str, Field(max_length=255), Storable] | None = None
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=32, description="E.164, e.g. +14155550123")
+    phone: Annotated[str, Field(max_length=32), Storable] | None = Field(
+        default=None,
+        description="E.164, e.g. +14155550123 (or national, with SURVEYBOT_DEFAULT_PHONE_REGION)",
+    )
     telegram_chat_id: str | int | None = None
-    locale: str | None = Field(default=None, max_length=35)
-    timezone: str | None = Field(
-        default=None, max_length=64, description="IANA zone, e.g. Europe/Helsinki"
+    locale: Annotated[str, Field(max_length=35), Storable] | None = None
+    timezone: Annotated[str, Field(max_length=64), Storable] | None = Field(
+        default=None, description="IANA zone, e.g. Europe/Helsinki"
     )
     properties: Properties | None = None
 
@@ -54,8 +127,11 @@ class ContactIn(BaseModel):
         if value is None:
             return None
         text = str(value).strip()
-        if not text.lstrip("-").isdigit():
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
             raise ValueError("must be a Telegram chat id (an integer)")
+        if len(text) > MAX_CHAT_ID_CHARS:
+            raise ValueError(f"longer than {MAX_CHAT_ID_CHARS} characters")
         return text
 
     @field_validator("locale")

@@ -10,20 +10,23 @@ import html
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from bot.contacts.text import CustomerText, Text
+from bot.conversation.turns import MAX_COMMENT_CHARS
 from bot.errors import NotFound
 from bot.runtime.services import ServicesDep
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
-from bot.wiring.web_chat import HEADERS, chat_state, conversation_id, state_of
+from bot.wiring.branding import Brand
+from bot.wiring.web_chat import HEADERS, chat_state, conversation_id, refuse_if_closed, state_of
 from channels.base import Channel, ChannelInfo, InboundMessage, OutboundMessage
 from channels.web import ChatLinks, InvalidLink, WebChannel, asset
 from storage.records import InvitationView
 from storage.uow import UnitOfWork
-from surveys.texts import builtin, normalize_locale
+from surveys.texts import normalize_locale
 
 INFO = ChannelInfo(
     name="web",
@@ -39,9 +42,13 @@ STATIC = {"chat.css": "text/css; charset=utf-8", "chat.js": "text/javascript; ch
 router = APIRouter(prefix="/s", tags=["web chat"])
 
 
+AFTER_DESCRIPTION = "the id of the newest message the page has; only later ones come back"
+
+
 class ChatMessageIn(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
-    client_message_id: str = Field(min_length=1, max_length=128)
+    text: CustomerText = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
+    client_message_id: Text = Field(min_length=1, max_length=128)
+    after: int | None = Field(default=None, ge=0, le=2**63 - 1, description=AFTER_DESCRIPTION)
 
 
 class WebWiring(Wiring):
@@ -74,10 +81,13 @@ WIRING = WebWiring()
 
 
 @router.get("/static/{name}", include_in_schema=False)
-async def static(name: str) -> Response:
+async def static(name: str, services: ServicesDep) -> Response:
     if name not in STATIC:
         raise NotFound("not found")
-    return Response(asset(name), media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"})
+    content = asset(name)
+    if name == "chat.css":  # in the brand's colour, if one is set
+        content += Brand.of(services.settings).css().encode()
+    return Response(content, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/{token}", response_class=HTMLResponse, summary="The chat page behind a link")
@@ -93,21 +103,35 @@ async def page(token: str, services: ServicesDep) -> HTMLResponse:
         pass  # the page itself always loads: its script shows the refusal in the page's words
     content = asset("chat.html").decode("utf-8")
     content = content.replace("{{LANG}}", html.escape(locale, quote=True))
-    content = content.replace("{{TITLE}}", html.escape(builtin("ui.title", locale)))
+    title = Brand.of(services.settings).title(locale)
+    content = content.replace("{{TITLE}}", html.escape(title))
     return HTMLResponse(content, headers=HEADERS)
 
 
 @router.get("/{token}/state", summary="The conversation as the chat page shows it")
-async def state(token: str, services: ServicesDep) -> Any:
-    state = await chat_state(services, conversation_id(services, token))
+async def state(
+    token: str,
+    services: ServicesDep,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description=AFTER_DESCRIPTION)] = None,
+) -> Any:
+    state = await chat_state(services, conversation_id(services, token), after=after)
     return JSONResponse(state, headers=HEADERS)
 
 
-@router.post("/{token}/messages", summary="Send one answer typed or pressed in the chat")
+@router.post(
+    "/{token}/messages",
+    summary="Send one answer typed or pressed in the chat",
+    responses={
+        409: {"description": "The conversation has ended; the body carries its state"},
+        413: {"description": "Body larger than 64 KiB"},
+    },
+)
 async def post_message(
     token: str, body: Annotated[ChatMessageIn, Body()], services: ServicesDep
 ) -> Any:
+    """The state after the answer; 409 with the state once the conversation has ended."""
     invitation_id = conversation_id(services, token)
+    await refuse_if_closed(services, invitation_id, body.after)
     inbound = InboundMessage(
         channel=INFO.name,
         address=invitation_id,
@@ -124,5 +148,7 @@ async def post_message(
             inbound, invitation_id=invitation_id, include_transcript=True
         )
     if reply.conversation is None or reply.transcript is None:
-        return JSONResponse(await chat_state(services, invitation_id), headers=HEADERS)
-    return JSONResponse(state_of(services, reply.conversation, reply.transcript), headers=HEADERS)
+        state = await chat_state(services, invitation_id, after=body.after)
+    else:
+        state = state_of(services, reply.conversation, reply.transcript, after=body.after)
+    return JSONResponse(state, headers=HEADERS)

@@ -15,7 +15,8 @@
   const base = match ? match[1] : null;
   const finePointer = window.matchMedia && matchMedia("(pointer: fine)").matches;
   let ui = { ...FALLBACK };
-  let shown = [];          // ids of the messages currently in the transcript
+  const shown = new Set(); // ids of the messages in the transcript
+  let lastId = null;       // the newest of them: the server sends only messages after it
   let busy = 0;            // requests in flight
   let seq = 0;             // only the newest request may render
   let sending = false;
@@ -65,10 +66,11 @@
     }
   }
 
-  // Returns true when the response was a state that got rendered.
+  // Returns true when the response was a state that got rendered (a 409 carries the ended one).
   function handle(r) {
     if (r.status === 404 || r.status === 410) { fatal(r.data && r.data.ui); return false; }
-    if (!r.ok || !r.data || !Array.isArray(r.data.messages)) { showError(ui.error); return false; }
+    const state = (r.ok || r.status === 409) && r.data && Array.isArray(r.data.messages);
+    if (!state) { showError(ui.error); return false; }
     render(r.data);
     return true;
   }
@@ -111,18 +113,20 @@
     return el;
   }
 
+  // A state holds the messages after `lastId` (ids only grow): append the ones not shown yet.
   function renderMessages(list) {
     els.transcript.querySelectorAll(".pending").forEach((n) => n.remove());
-    const ids = list.map((m) => String(m.id));
-    const isPrefix = shown.length <= ids.length && shown.every((id, i) => id === ids[i]);
-    if (!isPrefix) { els.transcript.replaceChildren(); shown = []; }
-    const start = shown.length;
-    list.slice(start).forEach((m) => els.transcript.append(bubble(m.direction, m.text)));
-    shown = ids;
-    // Announce the survey's newly added messages that come after the person's last message.
+    const fresh = list.filter((m) => !shown.has(String(m.id)));
+    fresh.forEach((m) => {
+      shown.add(String(m.id));
+      els.transcript.append(bubble(m.direction, m.text));
+      const id = Number(m.id);
+      if (Number.isSafeInteger(id) && (lastId === null || id > lastId)) lastId = id;
+    });
+    // Announce the survey's new messages that come after the person's last message.
     let lastIn = -1;
-    list.forEach((m, i) => { if (m.direction === "in") lastIn = i; });
-    const say = list.filter((m, i) => i >= start && i > lastIn && m.direction !== "in").map((m) => m.text);
+    fresh.forEach((m, i) => { if (m.direction === "in") lastIn = i; });
+    const say = fresh.filter((m, i) => i > lastIn && m.direction !== "in").map((m) => m.text);
     if (say.length) els.live.textContent = say.join("\n");
   }
 
@@ -195,7 +199,9 @@
     els.transcript.append(pending);
     if (!fromChoice) { els.input.value = ""; autosize(); }
     scrollDown();
-    const r = await request("POST", "/messages", { text, client_message_id: id });
+    const body = { text, client_message_id: id };
+    if (lastId !== null) body.after = lastId;
+    const r = await request("POST", "/messages", body);
     sending = false;
     if (my === seq && handle(r)) {
       failed = null;
@@ -211,7 +217,7 @@
   async function load() {
     if (sending || dead) return;
     const my = ++seq;
-    const r = await request("GET", "/state");
+    const r = await request("GET", lastId === null ? "/state" : `/state?after=${lastId}`);
     if (my === seq && !sending) handle(r);
   }
 

@@ -67,6 +67,9 @@ def test_web_chat_survey_to_stored_response(server: Server, tmp_path: Path) -> N
             )
             phone.goto(link)
             idle(phone)
+            other = browser.new_page()  # a second tab on the same link, left open
+            other.goto(link)
+            idle(other)
             expect(phone.get_by_test_id("msg-out").first).to_contain_text(
                 "How did Ana do on ticket T-1001?"
             )
@@ -85,6 +88,28 @@ def test_web_chat_survey_to_stored_response(server: Server, tmp_path: Path) -> N
             expect(phone.get_by_test_id("ended")).to_be_visible()
             expect(phone.get_by_test_id("input")).to_be_hidden()
             phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+            shown = phone.get_by_test_id("transcript").inner_text()
+            # Each answer carried only its new messages: the page shows each message once.
+            assert shown.count("How did Ana do on ticket T-1001?") == 1
+            assert shown.count("Three days for a first answer") == 1
+            # The conversation has ended: a late message is refused with the closed state,
+            # and the page, reloaded, shows the whole conversation, ended.
+            late = httpx.post(
+                link + "/messages", json={"text": "hello?", "client_message_id": "late"}, timeout=10
+            )
+            assert late.status_code == 409 and late.json()["status"] == "done"
+            phone.reload()
+            idle(phone)
+            expect(phone.get_by_test_id("ended")).to_be_visible()
+            assert phone.get_by_test_id("transcript").inner_text() == shown
+            assert "hello?" not in shown
+            # The tab left open still shows the scale; pressing it shows the ended state.
+            other.get_by_test_id("choice").first.click()
+            idle(other)
+            expect(other.get_by_test_id("ended")).to_be_visible()
+            expect(other.get_by_test_id("error")).to_be_hidden()
+            expect(other.get_by_test_id("choice")).to_have_count(0)
+            assert other.get_by_test_id("transcript").inner_text() == shown
             assert outside == []
 
             desktop = browser.new_page(viewport={"width": 1024, "height": 768})

@@ -98,7 +98,7 @@ def test_help_documents_the_columns(database_url: str) -> None:
 def test_realistic_file_creates_contacts(database_url: str, tmp_path: Path) -> None:
     code, out, err = invoke(database_url, str(write(tmp_path, REALISTIC)))
     assert code == 0, err
-    assert out == "imported 4 contact(s): 4 created, 0 updated"
+    assert out == "imported 4 contacts: 4 created, 0 updated"
     rows = stored(database_url)
     assert set(rows) == {"acme-001", "acme-002", "acme-003", "acme-004"}
     aino, john, hanako, zoe = (rows[f"acme-00{i}"] for i in range(1, 5))
@@ -147,7 +147,7 @@ def test_reimport_updates_like_the_api(database_url: str, tmp_path: Path) -> Non
     )
     code, out, err = invoke(database_url, str(path))
     assert code == 0, err
-    assert out == "imported 3 contact(s): 1 created, 2 updated"
+    assert out == "imported 3 contacts: 1 created, 2 updated"
     # the API's upsert given the same row, for comparison
     upsert_like_the_api(
         database_url,
@@ -195,7 +195,7 @@ def test_bad_rows_import_nothing_and_are_all_named(database_url: str, tmp_path: 
     before = stored(database_url)
     code, out, err = invoke(database_url, str(write(tmp_path, BAD_ROWS)))
     assert code == 1 and out == ""
-    assert "nothing imported: 7 bad row(s):" in err
+    assert "nothing imported: 7 bad rows:" in err
     assert "line 3 (bad-phone): phone '+1 555': not a valid phone number" in err
     assert "line 4 (bad-email): email 'cid@': value is not a valid email address" in err
     assert "line 6 (bad-zone): timezone 'Mars/Olympus': not an IANA time zone" in err
@@ -203,13 +203,14 @@ def test_bad_rows_import_nothing_and_are_all_named(database_url: str, tmp_path: 
     # line numbers count physical lines: the quoted cell on lines 8-9 takes two
     assert "line 10: external_id 'ok-1' is already on line 2" in err
     assert "line 11: 8 values but the header has 7 columns" in err
-    assert "line 12 (bad-chat): telegram_chat_id: longer than 32 characters" in err
+    assert "line 12 (bad-chat): telegram_chat_id '1234" in err
+    assert "': longer than 32 characters" in err
     assert stored(database_url) == before
 
     many = "external_id,phone\n" + "".join(f"c{i},12\n" for i in range(25))
     code, _, err = invoke(database_url, str(write(tmp_path, many)))
     assert code == 1
-    assert "nothing imported: 25 bad row(s) (the first 20 shown):" in err
+    assert "nothing imported: 25 bad rows (the first 20 shown):" in err
     assert "line 21 (c19)" in err and "line 22" not in err
     assert stored(database_url) == before
 
@@ -259,7 +260,7 @@ def test_bom_semicolons_tabs_and_header_case(database_url: str, tmp_path: Path) 
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     code, out, err = invoke(database_url, str(path))
     assert code == 0, err
-    assert out == "imported 1 contact(s): 1 created, 0 updated"
+    assert out == "imported 1 contact: 1 created, 0 updated"
     row = stored(database_url, "x-1")["x-1"]
     assert (row["name"], row["email"], row["properties"]) == (
         "Virtanen, Aino",
@@ -274,7 +275,7 @@ def test_bom_semicolons_tabs_and_header_case(database_url: str, tmp_path: Path) 
     code, _, err = invoke(database_url, str(tabbed), "--delimiter", ";")
     assert code == 1 and "no external_id column" in err and "delimiter ';'" in err
     code, out, err = invoke(database_url, str(tabbed), "--delimiter", "tab")
-    assert code == 0 and out == "imported 1 contact(s): 0 created, 1 updated", err
+    assert code == 0 and out == "imported 1 contact: 0 created, 1 updated", err
 
 
 def test_dry_run_counts_and_writes_nothing(database_url: str, tmp_path: Path) -> None:
@@ -283,12 +284,12 @@ def test_dry_run_counts_and_writes_nothing(database_url: str, tmp_path: Path) ->
     path = write(tmp_path, "external_id,plan\nold,pro\nnew-1,pro\nnew-2,free\n")
     code, out, err = invoke(database_url, str(path), "--dry-run")
     assert code == 0, err
-    assert out == "would import 3 contact(s): 2 created, 1 updated (dry run: nothing written)"
+    assert out == "would import 3 contacts: 2 created, 1 updated (dry run: nothing written)"
     assert stored(database_url) == before
     code, out, err = invoke(database_url, str(write(tmp_path, BAD_ROWS, "bad.csv")), "--dry-run")
-    assert code == 1 and "nothing imported: 7 bad row(s)" in err
+    assert code == 1 and "nothing imported: 7 bad rows" in err
     code, out, _ = invoke(database_url, str(path))
-    assert out == "imported 3 contact(s): 2 created, 1 updated"
+    assert out == "imported 3 contacts: 2 created, 1 updated"
     assert stored(database_url, "old")["old"]["properties"] == {"plan": "pro"}
 
 
@@ -305,11 +306,11 @@ def test_twenty_thousand_rows(database_url: str, tmp_path: Path) -> None:
         tmp_path, header + "".join(line(i, "free") for i in range(0, 20_000, 40)), "s.csv"
     )
     code, out, err = invoke(database_url, str(seeded))
-    assert code == 0 and out == "imported 500 contact(s): 500 created, 0 updated", err
+    assert code == 0 and out == "imported 500 contacts: 500 created, 0 updated", err
     big = write(tmp_path, header + "".join(line(i, "pro") for i in range(20_000)), "big.csv")
     code, out, err = invoke(database_url, str(big))
     assert code == 0, err
-    assert out == "imported 20000 contact(s): 19500 created, 500 updated"
+    assert out == "imported 20000 contacts: 19500 created, 500 updated"
     assert asyncio.run(_count(database_url)) == 20_000
     rows = stored(database_url, "u00000", "u00001", "u09999", "u10000", "u19960", "u19999")
     assert rows["u00000"]["phone"] == "+14155550000" and rows["u00001"]["phone"] is None
@@ -345,5 +346,16 @@ async def test_a_file_changed_between_the_passes_imports_nothing(
 def test_chunk_boundaries(sqlite_url: str, tmp_path: Path, size: int) -> None:
     rows = "".join(f"c{i},p{i}\n" for i in range(size))
     code, out, err = invoke(sqlite_url, str(write(tmp_path, "external_id,plan\n" + rows)))
-    assert code == 0 and out == f"imported {size} contact(s): {size} created, 0 updated", err
+    assert code == 0 and out == f"imported {size} contacts: {size} created, 0 updated", err
     assert asyncio.run(_count(sqlite_url)) == size
+
+
+def test_national_numbers_need_the_default_region(database_url: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "external_id,phone\nus-1,(415) 555-0123\nfi-1,+358 40 123 4567\n")
+    code, _, err = invoke(database_url, str(path))
+    assert code == 1 and "phone '(415) 555-0123': not a phone number" in err
+    env = {"SURVEYBOT_DATABASE_URL": database_url, "SURVEYBOT_DEFAULT_PHONE_REGION": "US"}
+    result = runner.invoke(app, ["contacts", "import", str(path)], env=env)
+    assert result.exit_code == 0, result.stderr
+    rows = stored(database_url)
+    assert (rows["us-1"]["phone"], rows["fi-1"]["phone"]) == ("+14155550123", "+358401234567")
