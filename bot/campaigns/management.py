@@ -11,9 +11,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.campaigns.runs import PAGE_SIZE, Progress, RunExecutor
+from bot.campaigns.runs import PAGE_SIZE, AudienceCount, Progress, RunExecutor
 from bot.campaigns.schedule import baseline, newest_fire_time, next_fire_time, trigger_for
 from bot.errors import Conflict, NotFound, Unprocessable
+from bot.invitations import lifecycle
 from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, CampaignStatus
 from storage.uow import UnitOfWork
@@ -32,6 +33,16 @@ class CampaignView:
     spec: CampaignSpec
     next_fire_at: datetime | None
     last_run: CampaignRun | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """What deleting a campaign removed (its runs) and kept (its invitations; some cancelled)."""
+
+    name: str
+    runs: int
+    invitations: int
+    cancelled: int
 
 
 def spec_of(campaign: Campaign) -> CampaignSpec:
@@ -150,6 +161,32 @@ class Campaigns:
                 log.info("campaign %s %s", name, "paused" if status == "paused" else "resumed")
         return campaign
 
+    async def delete(self, name: str) -> Deleted:
+        """Delete a campaign and its runs; 409 while a run is in progress.
+
+        The invitations it made stay (with their answers, in reports: `properties.campaign`
+        keeps its name) but no longer point at it; those not sent yet are cancelled.
+        """
+        now = self.clock()
+        async with UnitOfWork(self.sessions) as uow:
+            campaign = await _campaign(uow, name, lock=True)
+            campaign_id = campaign.id or 0
+            live = await uow.campaign_runs.live(campaign_id, now)
+            if live is not None:
+                raise Conflict(
+                    f"campaign {name!r} has a run in progress (run {live.id}); "
+                    "delete it when the run is done",
+                    field="name",
+                )
+            move = lifecycle.cancelled(now, reason="campaign deleted")
+            cancelled = await uow.campaigns.transition_invitations(
+                campaign_id, move.sources, **move.values
+            )
+            runs, kept = await uow.campaigns.delete(campaign_id)
+            await uow.commit()
+        log.info("campaign %s deleted: %s runs, %s invitations kept", name, runs, kept)
+        return Deleted(name=name, runs=runs, invitations=kept, cancelled=cancelled)
+
     async def get(self, name: str) -> CampaignView:
         async with UnitOfWork(self.sessions) as uow:
             campaign = await _campaign(uow, name)
@@ -205,6 +242,13 @@ class Campaigns:
             fire = newest_fire_time(trigger_for(spec_of(campaign)), baseline(campaign), now)
             if fire is None:
                 return None
+            survey = await uow.surveys.get(campaign.survey_id)
+            if survey is not None and survey.archived_at is not None:
+                # Passed, not postponed: un-archiving does not make up the fire times missed.
+                await uow.campaigns.advance_last_fire(campaign_id, fire)
+                await uow.commit()
+                log.info("campaign %s: survey archived, run for %s skipped", campaign.name, fire)
+                return None
             run_id = await uow.campaign_runs.insert_if_absent(campaign_id, fire, "scheduled", now)
             await uow.campaigns.advance_last_fire(campaign_id, fire)
             await uow.commit()
@@ -217,6 +261,9 @@ class Campaigns:
         now = self.clock()
         async with UnitOfWork(self.sessions) as uow:
             campaign = await _campaign(uow, name, lock=True)
+            survey = await uow.surveys.get(campaign.survey_id)
+            if survey is not None and survey.archived_at is not None:
+                raise _archived(survey.key)
             live = await uow.campaign_runs.live(campaign.id or 0, now)
             if live is not None:
                 raise Conflict(
@@ -246,6 +293,10 @@ class Campaigns:
         """Claim and execute a run; None if it is done or another executor holds it."""
         return await self.executor.execute(run_id, progress)
 
+    async def count_audience(self, run_id: int) -> AudienceCount | None:
+        """Who a run's filter matches and how many were due (None: no such run)."""
+        return await self.executor.count(run_id)
+
     async def execute_pending_runs(self, now: datetime) -> list[CampaignRun]:
         """Execute the runs waiting for an executor; returns those finished."""
         return await self.executor.execute_pending(now)
@@ -273,4 +324,13 @@ async def _survey_id(uow: UnitOfWork, spec: CampaignSpec) -> int:
     row = await uow.surveys.get_by_key(spec.survey)
     if row is None:
         raise NotFound(f"survey {spec.survey!r} does not exist", field="survey")
+    if row.archived_at is not None:
+        raise _archived(spec.survey)
     return row.id or 0
+
+
+def _archived(key: str) -> Conflict:
+    return Conflict(
+        f"survey {key!r} is archived: a campaign cannot send it (un-archive the survey first)",
+        field="survey",
+    )

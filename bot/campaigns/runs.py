@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +16,9 @@ from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, Contact, InvitationStatus, Step
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
+from surveys import placeholders
 from surveys.audience import Audience
-from surveys.campaigns import CampaignSpec, due_for_person
+from surveys.campaigns import CampaignSpec, add_months, due_for_person
 from surveys.definitions import Survey
 from surveys.eligibility import throttle_start
 from surveys.spreading import Slots, plan
@@ -30,6 +31,8 @@ Progress = Callable[[int, int], None]  # (audience members done, audience size)
 
 
 def invitation_key(campaign_id: int, run_id: int, contact_id: int) -> str:
+    """The run's key for one contact, scoped to the campaign (and, by having no space, apart
+    from every trigger's key: see bot.invitations.triggers.scoped_key)."""
     return f"campaign:{campaign_id}:{run_id}:{contact_id}"
 
 
@@ -51,6 +54,15 @@ class _Run:
     @property
     def campaign_id(self) -> int:
         return self.campaign.id or 0
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceCount:
+    """A run's audience: who its filter matches, how many of them are due, when the rest are."""
+
+    matched: int
+    due: int  # the run's audience: every match for a cron campaign, those due for "every N months"
+    next_due: datetime | None  # the earliest time one of the matched but not due is due again
 
 
 class RunLost(Exception):
@@ -100,12 +112,34 @@ class RunExecutor:
             return None
         log.info("campaign %s: run %s started", state.campaign.name, run_id)
         try:
-            total = await self._count(state)
+            total = (await self._tally(state, renew=True)).due
             done = await self._invite(state, total, progress)
             return await self._finish(state, done)
         except RunLost:
             log.warning("campaign run %s was taken over by another executor", run_id)
             return None
+
+    async def count(self, run_id: int) -> AudienceCount | None:
+        """Count a run's audience as the run sees it (its own invitations left out); None if
+        there is no such run. Claims nothing: a finished run can be counted again."""
+        async with UnitOfWork(self.sessions) as uow:
+            run = await uow.campaign_runs.get(run_id)
+            if run is None:
+                return None
+            campaign = await uow.campaigns.get(run.campaign_id)
+            survey_row = await uow.surveys.get(campaign.survey_id) if campaign else None
+        if campaign is None or survey_row is None:
+            return None
+        spec = CampaignSpec.model_validate(campaign.definition)
+        state = _Run(
+            run=run,
+            campaign=campaign,
+            spec=spec,
+            audience=spec.audience_filter(),
+            survey=to_domain(survey_row),
+            held_until=self.clock(),  # not held: counting renews no lease
+        )
+        return await self._tally(state, renew=False)
 
     async def _claim(self, run_id: int) -> _Run | None:
         now = self.clock()
@@ -117,6 +151,13 @@ class RunExecutor:
             assert campaign is not None
             survey_row = await uow.surveys.get(campaign.survey_id)
             assert survey_row is not None
+            if survey_row.archived_at is not None:
+                # Archived after the run was made: it ends having invited nobody.
+                assert run.lease_until is not None
+                await uow.campaign_runs.finish(run_id, run.lease_until, now)
+                await uow.commit()
+                log.info("campaign %s: run %s ended: survey archived", campaign.name, run_id)
+                return None
             await uow.commit()
         spec = CampaignSpec.model_validate(campaign.definition)
         assert run.lease_until is not None
@@ -138,28 +179,44 @@ class RunExecutor:
 
     async def _due(self, uow: UnitOfWork, state: _Run, ids: list[int]) -> list[int]:
         """For "every N months per person": the contacts whose last survey is N months old."""
+        return (await self._sort_due(uow, state, ids))[0]
+
+    async def _sort_due(
+        self, uow: UnitOfWork, state: _Run, ids: list[int]
+    ) -> tuple[list[int], datetime | None]:
+        """The contacts due at the run's time, and when the first of the others is due."""
         every = state.spec.every_months
         if every is None or not ids:
-            return ids
+            return ids, None
         last = await uow.campaign_runs.last_invited(state.campaign_id, ids, not_run=state.run_id)
         moment = state.run.scheduled_for
-        return [cid for cid in ids if due_for_person(last.get(cid), moment, every)]
+        due = [cid for cid in ids if due_for_person(last.get(cid), moment, every)]
+        later = [add_months(last[cid], every) for cid in set(ids) - set(due)]
+        return due, min(later, default=None)
 
-    async def _count(self, state: _Run) -> int:
-        """First pass: the audience size (spreading needs it), stored on the run."""
-        total = after = 0
+    async def _tally(self, state: _Run, *, renew: bool) -> AudienceCount:
+        """First pass: the audience size (spreading needs it), stored on the run when `renew`
+        (the executor holds the run); the matches and the next due time come with it."""
+        matched = due = after = 0
+        next_due: datetime | None = None
         while True:
             async with UnitOfWork(self.sessions) as uow:
                 page = await uow.campaign_runs.audience_page(after, self.page_size)
                 if not page:
-                    await self._renew(uow, state, audience=total)
-                    await uow.commit()
-                    return total
+                    if renew:
+                        await self._renew(uow, state, audience=due)
+                        await uow.commit()
+                    return AudienceCount(matched=matched, due=due, next_due=next_due)
                 after = page[-1][0]
-                matched = [cid for cid, props in page if state.audience.matches(props)]
-                total += len(await self._due(uow, state, matched))
-                await self._renew(uow, state)
-                await uow.commit()
+                members = [cid for cid, props in page if state.audience.matches(props)]
+                due_now, later = await self._sort_due(uow, state, members)
+                matched += len(members)
+                due += len(due_now)
+                if later is not None and (next_due is None or later < next_due):
+                    next_due = later
+                if renew:
+                    await self._renew(uow, state)
+                    await uow.commit()
 
     async def _invite(self, state: _Run, total: int, progress: Progress | None) -> _Counts:
         """Second pass: one transaction per page of contacts, invitations inserted in bulk."""
@@ -224,6 +281,17 @@ class RunExecutor:
                 surveyed=contact_id in surveyed,
                 sample_key=key,
             )
+            if decided.eligible and placeholders.unfilled(
+                state.survey,
+                contact=contact.properties,
+                trigger=_properties(state),
+                name=contact.name,
+            ):  # the survey's texts need a property this contact lacks: skipped, and counted
+                decided = replace(
+                    decided,
+                    status=InvitationStatus.SKIPPED,
+                    reason=placeholders.MISSING_PLACEHOLDER,
+                )
             rows.append(_row(state, contact, info.name, decided, key, now))
         return rows
 
@@ -257,6 +325,11 @@ class RunExecutor:
         return run
 
 
+def _properties(state: _Run) -> dict[str, Any]:
+    """The properties a campaign's invitations carry (what their texts are filled from)."""
+    return {"campaign": state.campaign.name}
+
+
 def _row(
     state: _Run,
     contact: Contact,
@@ -279,7 +352,7 @@ def _row(
         "reminders_sent": 0,
         "locale": contact.locale,
         "send_at": decided.send_at,
-        "properties": {"campaign": state.campaign.name},
+        "properties": _properties(state),
         "idempotency_key": key,
         "campaign_id": state.campaign_id,
         "campaign_run_id": state.run_id,

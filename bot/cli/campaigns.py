@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
 
-from bot.cli.common import fail, load_settings, out, progress_bar, run
+from bot.cli.common import fail, load_settings, out, plural, progress_bar, run, table
 from bot.errors import Conflict, ServiceError
-from storage.types import utcnow
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from bot.campaigns.management import Campaigns, CampaignView
+    from bot.campaigns.runs import AudienceCount
     from storage.models import CampaignRun
 
 campaigns_app = typer.Typer(
@@ -48,6 +48,7 @@ def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
     from bot.campaigns.management import Campaigns
     from bot.runtime.database import database
     from bot.wiring import registry
+    from storage.types import utcnow
 
     settings = load_settings()
     channels = tuple(wiring.info for wiring in registry.configured(settings))
@@ -127,6 +128,8 @@ def add(
         data["spread"] = {"days": spread_days, "weekdays_only": not any_day}
         if hours is not None:
             data["spread"]["hours"] = hours
+    from pydantic import ValidationError
+
     try:
         spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:
@@ -179,10 +182,10 @@ def list_campaigns(
     if as_json:
         print(json.dumps([campaign_out(v).model_dump(mode="json") for v in views], indent=2))
         return
-    table = Table("name", "survey", "audience", "cadence", "status", "next run", "last run")
+    grid = table("name", "survey", "audience", "cadence", "status", "next run", "last run")
     for view in views:
         zone = view.spec.zone()
-        table.add_row(
+        grid.add_row(
             view.campaign.name,
             view.survey,
             view.spec.audience or "everyone",
@@ -191,7 +194,7 @@ def list_campaigns(
             _when(view.next_fire_at, zone),
             _last_run(view, zone),
         )
-    out.print(table)
+    out.print(grid)
 
 
 def _last_run(view: CampaignView, zone: ZoneInfo) -> str:
@@ -207,47 +210,93 @@ def _last_run(view: CampaignView, zone: ZoneInfo) -> str:
 @campaigns_app.command("pause")
 def pause(name: Annotated[str, typer.Argument(help="The campaign to pause")]) -> None:
     """Pause a campaign: no runs until it is resumed."""
-    _with_campaigns(lambda campaigns: campaigns.pause(name))
-    out.print(f"campaign {name} paused", highlight=False)
+
+    async def work(campaigns: Campaigns) -> bool:
+        if (await campaigns.get(name)).campaign.status == "paused":
+            return False
+        await campaigns.pause(name)
+        return True
+
+    if _with_campaigns(work):
+        out.print(f"campaign {name} paused")
+    else:
+        out.print(f"campaign {name} is already paused; nothing changed")
 
 
 @campaigns_app.command("resume")
 def resume(name: Annotated[str, typer.Argument(help="The campaign to resume")]) -> None:
     """Resume a paused campaign at its next fire time (runs missed meanwhile are not made up)."""
 
-    async def work(campaigns: Campaigns) -> CampaignView:
-        await campaigns.resume(name)
-        return await campaigns.get(name)
+    async def work(campaigns: Campaigns) -> tuple[bool, CampaignView]:
+        paused = (await campaigns.get(name)).campaign.status == "paused"
+        if paused:
+            await campaigns.resume(name)
+        return paused, await campaigns.get(name)
 
-    view = _with_campaigns(work)
-    out.print(
-        f"campaign {name} resumed; next run {_when(view.next_fire_at, view.spec.zone())}",
-        highlight=False,
-    )
+    resumed, view = _with_campaigns(work)
+    next_run = _when(view.next_fire_at, view.spec.zone())
+    if resumed:
+        out.print(f"campaign {name} resumed; next run {next_run}")
+    else:
+        out.print(f"campaign {name} is already active; nothing changed; next run {next_run}")
 
 
 @campaigns_app.command("run-now")
 def run_now(name: Annotated[str, typer.Argument(help="The campaign to run")]) -> None:
     """Run a campaign now, in this process, with a progress bar."""
 
-    async def work(campaigns: Campaigns) -> tuple[CampaignRun, CampaignRun | None]:
+    async def work(
+        campaigns: Campaigns,
+    ) -> tuple[CampaignRun, CampaignRun | None, AudienceCount | None, ZoneInfo]:
         started = await campaigns.run_now(name)
+        zone = (await campaigns.get(name)).spec.zone()
         with progress_bar() as bar:
             task = bar.add_task(f"campaign {name}", total=None)
 
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            return started, await campaigns.execute_run(started.id or 0, progress)
+            finished = await campaigns.execute_run(started.id or 0, progress)
+        # Counted again as the run saw it, for who matched but was not due (every N months).
+        counted = await campaigns.count_audience(started.id or 0) if finished else None
+        return started, finished, counted, zone
 
-    started, finished = _with_campaigns(work)
+    started, finished, counted, zone = _with_campaigns(work)
     if finished is None:
         fail(
             f"run {started.id} of campaign {name} is held by another process; "
             "the scheduler executes it"
         )
     out.print(
-        f"campaign {name}: audience {finished.audience}, invited {finished.invited}, "
-        f"skipped {finished.skipped}",
-        highlight=False,
+        f"campaign {name}: {_audience(finished.audience, counted, zone)}, "
+        f"invited {finished.invited}, skipped {finished.skipped}"
+    )
+
+
+def _audience(due: int, counted: AudienceCount | None, zone: ZoneInfo) -> str:
+    """`2 contacts match the audience, none due now (next due …)`: not a bare "audience 0"."""
+    if counted is None or counted.matched == due:
+        return f"audience {due}"
+    later = f" (next due {_when(counted.next_due, zone)})" if counted.next_due else ""
+    verb = "matches" if counted.matched == 1 else "match"
+    return (
+        f"{plural(counted.matched, 'contact')} {verb} the audience,"
+        f" {'none' if due == 0 else due} due now{later}"
+    )
+
+
+@campaigns_app.command("delete")
+def delete(name: Annotated[str, typer.Argument(help="The campaign to delete")]) -> None:
+    """Delete a campaign and its runs; the invitations it made and their answers stay."""
+    deleted = _with_campaigns(lambda campaigns: campaigns.delete(name))
+    kept = plural(deleted.invitations, "invitation")
+    cancelled = (
+        f" ({deleted.cancelled} not sent yet {'was' if deleted.cancelled == 1 else 'were'}"
+        " cancelled)"
+        if deleted.cancelled
+        else ""
+    )
+    out.print(
+        f"deleted campaign {name} and its {plural(deleted.runs, 'run')};"
+        f" the {kept} it made stay, with their answers{cancelled}"
     )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import fail, load_settings, out, progress_bar, run
+from bot.cli.common import fail, load_settings, out, plural, progress_bar, run
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -59,9 +59,9 @@ def import_responses(
 
     imported, present = run(main())
     out.print(
-        f"imported {imported} response(s) into {survey}"
-        + (f"; {present} were already there" if present else ""),
-        highlight=False,
+        f"imported {plural(imported, 'response')} into {survey}"
+        + (f"; {present} {'was' if present == 1 else 'were'} already there" if present else ""),
+        soft_wrap=True,
     )
 
 
@@ -84,5 +84,7 @@ def _checked_rows(file: Path, survey: Survey, progress: Progress) -> list[Import
     if problems:
         shown = problems[:20]
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
-        fail(f"nothing imported: {len(problems)} bad row(s){more}:\n  " + "\n  ".join(shown))
+        fail(
+            f"nothing imported: {plural(len(problems), 'bad row')}{more}:\n  " + "\n  ".join(shown)
+        )
     return rows

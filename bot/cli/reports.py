@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from bot.cli.common import fail, load_settings, out, run
+from bot.cli.common import fail, load_settings, out, run, table
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+LABELS = {"nps": "NPS", "csat": "CSAT %", "ces": "CES % agree"}
 
 
 def report(
@@ -20,20 +24,21 @@ def report(
         str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD) or ISO time")
     ] = None,
     group_by: Annotated[
-        str | None, typer.Option("--group-by", help="channel, month, week, or a property name")
+        str | None,
+        typer.Option("--group-by", help="channel, reason, month, week, day, or a property name"),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report object as JSON")
     ] = False,
 ) -> None:
-    """Score a survey over a period, overall and by group, with margins of error."""
-    from bot.reports.scores import PeriodError, build_report, parse_bound
+    """Score a survey over a period, overall and by group, with 95 % confidence intervals."""
+    from bot.errors import ServiceError
+    from bot.reports.scores import PeriodError, build_report, parse_period
     from bot.runtime.database import database
     from storage.uow import UnitOfWork
 
     try:
-        since = parse_bound(from_, end=False, name="--from")
-        until = parse_bound(to, end=True, name="--to")
+        since, until = parse_period(from_, to, names=("--from", "--to"))
     except PeriodError as exc:
         fail(str(exc))
     settings = load_settings()
@@ -46,6 +51,8 @@ def report(
                     fail(f"survey {survey!r} does not exist")
                 try:
                     return await build_report(uow, row, since=since, until=until, group_by=group_by)
+                except ServiceError as exc:
+                    fail(f"--group-by: {exc.message}" if exc.field == "group_by" else exc.message)
                 except ValueError as exc:
                     fail(str(exc))
 
@@ -54,28 +61,35 @@ def report(
         print(json.dumps(result, ensure_ascii=False))
         return
     out.print(_report_table(result))
-    out.print(_funnel_line(result["funnel"]), highlight=False)
+    out.print(_funnel_line(result["funnel"]))
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _interval(item: dict[str, Any], metric: str) -> str:
+    """The 95 % interval as an interval: `40.1–77.3 %` (an NPS interval is in points)."""
+    interval = item.get("interval")
+    if not interval:
+        return "—"
+    low, high = interval
+    return f"{low:.1f}–{high:.1f}" + ("" if metric == "nps" else " %")
+
+
 def _report_table(result: dict[str, Any]) -> Table:
     metric = result["metric"]
-    label = {"nps": "NPS", "csat": "CSAT %", "ces": "CES % agree"}[metric]
-    table = Table(title=f"{result['survey']} ({metric.upper()})")
-    for column in ("group", "responses", label, "± margin", "95% interval", "average", "note"):
-        table.add_column(column, justify="left" if column in ("group", "note") else "right")
+    columns = ("group", "responses", LABELS[metric], "95 % CI", "average", "note")
+    grid = table(*columns, title=f"{result['survey']} ({metric.upper()})")
+    for column in grid.columns[1:5]:
+        column.justify = "right"
 
     def add(name: str, item: dict[str, Any]) -> None:
-        interval = item.get("interval")
-        table.add_row(
+        grid.add_row(
             name,
             str(item["responses"]),
             _fmt(item["score"]),
-            _fmt(item["margin_of_error"]),
-            f"{interval[0]:.1f} – {interval[1]:.1f}" if interval else "—",
+            _interval(item, metric),
             _fmt(item["average"], 2),
             "n < 30" if item.get("small_sample") else "",
         )
@@ -83,8 +97,8 @@ def _report_table(result: dict[str, Any]) -> Table:
     add("all", result)
     for group in result.get("groups", []):
         ((field, value),) = group["group"].items()
-        add(f"{field}={value}", group)
-    return table
+        add(f"{field}={'(none)' if value is None else value}", group)
+    return grid
 
 
 def _funnel_line(funnel: dict[str, Any]) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import load_settings, out, run
+from bot.cli.common import fail, load_settings, out, run
+
+if TYPE_CHECKING:
+    from bot.runtime.settings import Settings
 
 
 def serve(
@@ -33,10 +36,27 @@ def serve(
     )
 
     async def migrate() -> None:
-        engine, _ = await open_database(settings)
-        await engine.dispose()
+        engine, sessions = await open_database(settings)
+        try:
+            if settings.surveys_file is not None:
+                # Checked here, once, so that a refused survey is one line, not a traceback
+                # from every worker's start-up.
+                from bot.runtime.survey_files import load_surveys, read_survey_file
+                from bot.wiring import registry
 
-    run(migrate())
+                surveys = read_survey_file(settings.surveys_file)
+                await load_surveys(
+                    sessions, surveys, channels=registry.names(), source=settings.surveys_file
+                )
+        finally:
+            await engine.dispose()
+
+    from bot.runtime.survey_files import SurveyFileError
+
+    try:
+        run(migrate())
+    except SurveyFileError as exc:
+        fail(f"SURVEYBOT_SURVEYS_FILE: {' '.join(str(exc).split())}")
     # Worker processes read their settings from the environment: pass the options on.
     os.environ["SURVEYBOT_HOST"] = settings.host
     os.environ["SURVEYBOT_PORT"] = str(settings.port)
@@ -47,8 +67,8 @@ def serve(
         f"surveybot on http://{settings.host}:{settings.port} "
         f"(database {_masked_url(settings.database_url)}; links to {settings.base_url()}; "
         f"{settings.workers} worker{'s' if settings.workers > 1 else ''}); "
-        f"channels on: {', '.join(channels_on)}",
-        highlight=False,
+        f"channels on: {', '.join(channels_on)}; receivers on: {receivers_on(settings)}",
+        soft_wrap=True,
     )
     uvicorn.run(
         "bot.http.app:app_from_environment",
@@ -76,10 +96,18 @@ def worker() -> None:
         out.print(
             f"surveybot worker (database {_masked_url(settings.database_url)}); "
             f"channels on: {', '.join(sorted(services.channels_on))}",
-            highlight=False,
+            soft_wrap=True,
         )
 
     run(run_worker(settings, ready=ready))
+
+
+def receivers_on(settings: Settings) -> str:
+    """The help-desk webhooks that take triggers here, or `none`."""
+    receivers = [f"/webhooks/events/{source}" for source in sorted(settings.webhook_secrets)]
+    if settings.zendesk_webhook_secret is not None:
+        receivers.append(f"/webhooks/zendesk (survey {settings.helpdesk_survey})")
+    return ", ".join(receivers) or "none"
 
 
 def _masked_url(url: str) -> str:

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from bot.errors import Unprocessable
 from bot.http.deps import ReadUowDep
-from bot.http.schemas import API_ERRORS, API_KEY
+from bot.http.schemas import API_ERRORS, API_SCOPES
 from bot.reports.scores import build_report, find_survey, period
 
-router = APIRouter(prefix="/api/v1", dependencies=API_KEY, responses=API_ERRORS, tags=["scores"])
+router = APIRouter(prefix="/api/v1", dependencies=API_SCOPES, responses=API_ERRORS, tags=["scores"])
 
 
 class ScoreFields(BaseModel):
@@ -78,9 +78,14 @@ async def scores(
     uow: ReadUowDep,
     from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD or ISO 8601")] = None,
     to: Annotated[str | None, Query(description="YYYY-MM-DD (inclusive) or ISO 8601")] = None,
-    group_by: Annotated[str | None, Query(description="channel, month, week or a property")] = None,
+    group_by: Annotated[
+        str | None,
+        Query(description="channel, reason, month, week, day, or a property some response has"),
+    ] = None,
 ) -> dict[str, Any]:
-    """The report object: score, margin of error, interval, distribution, groups."""
+    """The report object: score, margin of error, interval, distribution, groups.
+
+    An unknown `group_by` or a `from` not before `to` is a 422 naming that parameter."""
     row = await find_survey(uow, key)
     since, until = period(from_, to)
     try:

@@ -36,12 +36,25 @@ class ImportRow:
     answered_at: datetime
     channel: str
     properties: dict[str, Any] = field(default_factory=dict)
+    dated: bool = True  # answered_at came from the file; else it is the time of the import
 
     def key(self, survey_key: str) -> str:
-        raw = "\x1f".join(
-            [survey_key, self.contact, str(self.score), self.answered_at.isoformat(), self.channel]
-        )
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+        """The digest of what the row says (never of when it was imported), to know it again."""
+        when = self.answered_at.isoformat() if self.dated else ""
+        return _digest(survey_key, self.contact, str(self.score), when, self.channel, self.comment)
+
+    def legacy_key(self, survey_key: str) -> str | None:
+        """The digest older versions stored (no comment; undated rows were never recognised)."""
+        if not self.dated:
+            return None
+        when = self.answered_at.isoformat()
+        return _digest(survey_key, self.contact, str(self.score), when, self.channel)
+
+
+def _digest(*parts: str | None) -> str:
+    # A comment of None and of "" are the same row; other parts are never None.
+    raw = "\x1f".join(part or "" for part in parts)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 def _parse_time(value: str) -> datetime:
@@ -96,6 +109,7 @@ def read_rows(path: Path, survey: Survey, *, now: datetime) -> Iterator[ImportRo
                 answered_at=answered_at,
                 channel=channel,
                 properties=extra,
+                dated=bool(answered_text),
             )
 
 
@@ -115,12 +129,16 @@ async def import_rows(
 ) -> ImportResult:
     """Insert validated rows in the caller's transaction; rows imported before are skipped."""
     keys = {row.key(survey_key): row for row in rows}
-    existing = await uow.responses.imported_keys(list(keys))
+    legacy = {key: row.legacy_key(survey_key) for key, row in keys.items()}
+    existing = await uow.responses.imported_keys(
+        [*keys, *(old for old in legacy.values() if old is not None)]
+    )
     contact_ids: dict[str, int] = {}
     batch: list[Response] = []
-    imported = 0
+    imported = present = 0
     for key, row in keys.items():
-        if key in existing:
+        if key in existing or legacy[key] in existing:
+            present += 1
             progress(1)
             continue
         if row.contact not in contact_ids:
@@ -149,4 +167,4 @@ async def import_rows(
         imported += len(batch)
         progress(len(batch))
     duplicates_in_file = len(rows) - len(keys)
-    return ImportResult(imported=imported, already_present=len(existing) + duplicates_in_file)
+    return ImportResult(imported=imported, already_present=present + duplicates_in_file)

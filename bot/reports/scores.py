@@ -7,13 +7,36 @@ from typing import Any
 
 from bot.errors import NotFound, Unprocessable
 from storage.models import SurveyRow
+from storage.repositories.reports import COLUMNS, PERIODS, PROPERTY_NAME
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.scoring import summarize
 
+# The property names an unknown --group-by lists at most (a survey may have many).
+NAMES_LISTED = 30
+
 
 class PeriodError(ValueError):
-    """Raised when --from/--to (or from/to) is not a date or an ISO 8601 date-time."""
+    """Raised when --from/--to (or from/to) is not a date or an ISO 8601 date-time, or when
+    the start is not before the end; `field` names the bound to blame."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def parse_period(
+    from_: str | None, to: str | None, *, names: tuple[str, str] = ("from", "to")
+) -> tuple[datetime | None, datetime | None]:
+    """The period two bounds name (either may be absent); PeriodError unless from is before to."""
+    since = parse_bound(from_, end=False, name=names[0])
+    until = parse_bound(to, end=True, name=names[1])
+    if since is not None and until is not None and since >= until:
+        raise PeriodError(
+            f"{names[0]} {from_} must be before {names[1]} {to} (that period is empty)",
+            field=names[0],
+        )
+    return since, until
 
 
 def parse_bound(value: str | None, *, end: bool, name: str) -> datetime | None:
@@ -29,7 +52,7 @@ def parse_bound(value: str | None, *, end: bool, name: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise PeriodError(
-            f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time"
+            f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time", field=name
         ) from exc
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -42,7 +65,10 @@ async def build_report(
     until: datetime | None = None,
     group_by: str | None = None,
 ) -> dict[str, Any]:
-    """The report object for one survey, overall and per group."""
+    """The report object for one survey, overall and per group; Unprocessable naming
+    `group_by` when it is neither a field nor a property any response of the survey has."""
+    if group_by is not None:
+        await _check_group(uow, row.id or 0, group_by)
     survey = to_domain(row)
     total, groups = await uow.reports.histograms(
         row.id or 0, since=since, until=until, group_by=group_by
@@ -70,6 +96,21 @@ async def build_report(
     return report
 
 
+async def _check_group(uow: UnitOfWork, survey_id: int, group_by: str) -> None:
+    if group_by in COLUMNS + PERIODS:
+        return
+    if PROPERTY_NAME.match(group_by) and await uow.reports.has_property(survey_id, group_by):
+        return
+    names = await uow.reports.property_names(survey_id, limit=NAMES_LISTED + 1)
+    listed = ", ".join(names[:NAMES_LISTED]) + (", …" if len(names) > NAMES_LISTED else "")
+    raise Unprocessable(
+        f"cannot group by {group_by!r}: it is not a field and no response of this survey has"
+        f" such a property; group by {', '.join(COLUMNS + PERIODS)}"
+        + (f" or a property: {listed}" if names else " (no response has properties)"),
+        field="group_by",
+    )
+
+
 async def find_survey(uow: UnitOfWork, key: str) -> SurveyRow:
     """The stored survey with this key, or NotFound naming the survey."""
     row = await uow.surveys.get_by_key(key)
@@ -81,6 +122,6 @@ async def find_survey(uow: UnitOfWork, key: str) -> SurveyRow:
 def period(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:
     """The report period a request names (`from`, `to`), or Unprocessable naming the bound."""
     try:
-        return parse_bound(from_, end=False, name="from"), parse_bound(to, end=True, name="to")
+        return parse_period(from_, to)
     except PeriodError as exc:
-        raise Unprocessable(str(exc), field=str(exc).split(":")[0]) from exc
+        raise Unprocessable(str(exc), field=exc.field) from exc

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.database import DEFAULT_DATABASE_URL, normalize_url
@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     sms_rate_per_second: float | None = Field(default=None, ge=0)
     email_rate_per_second: float | None = Field(default=None, ge=0)
     log_level: str = "INFO"
+    # Branding: the name on the chat, rating and unsubscribe pages and in emails (unset: the
+    # built-in "Quick survey" in the reader's language), and the accent colour (#rrggbb).
+    brand_name: str | None = None
+    brand_color: str | None = None
 
     # Telegram (aiogram): on when the token is set; webhook mode when the secret is set.
     telegram_bot_token: SecretStr | None = None
@@ -68,6 +72,24 @@ class Settings(BaseSettings):
     helpdesk_survey: str | None = None
     helpdesk_channel: str | None = None  # a channel's name (checked against bot.wiring.registry)
     helpdesk_delay_seconds: int = Field(default=86400, ge=0, le=90 * 24 * 3600)
+    # Phone numbers callers send without + and a country code are read as this region's
+    # (e.g. US: "(415) 555-0123"); unset, every number must be E.164.
+    default_phone_region: str | None = None
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _phone_region(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        import phonenumbers  # only when set: it is not needed to start otherwise
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"{value.strip()!r} is not a region phone numbers are known for: use a "
+                "two-letter country code such as US, GB or FI"
+            )
+        return region
 
     @field_validator("database_url")
     @classmethod
@@ -92,8 +114,14 @@ class Settings(BaseSettings):
         secret = value.get_secret_value()
         if not secret:
             return None
-        if not (1 <= len(secret) <= 256) or not all(c.isalnum() or c in "_-" for c in secret):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        # Telegram takes 1-256 of these; fewer than 16 could be guessed.
+        if not (16 <= len(secret) <= 256) or not all(
+            (c.isascii() and c.isalnum()) or c in "_-" for c in secret
+        ):
+            raise ValueError(
+                "must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - "
+                "(a shorter secret can be guessed), e.g. from `openssl rand -hex 16`"
+            )
         return value
 
     @field_validator("secret_key")
@@ -118,6 +146,45 @@ class Settings(BaseSettings):
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         return value if text and text.strip() else None
 
+    @field_validator("zendesk_webhook_secret")
+    @classmethod
+    def _zendesk_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Runs after _blank_is_unset: a blank secret is unset, a short one can be guessed.
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError(
+                "must be at least 16 characters (Zendesk's signing secret is longer: "
+                "copy all of it)"
+            )
+        return value
+
+    @field_validator("brand_name")
+    @classmethod
+    def _brand_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if len(value) > 80 or not value.isprintable():
+            raise ValueError("must be one line of at most 80 printable characters")
+        return value
+
+    @field_validator("brand_color")
+    @classmethod
+    def _brand_color(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        color = value.strip().lower()
+        if len(color) != 7 or color[0] != "#" or color[1:].strip("0123456789abcdef"):
+            raise ValueError(f"{value!r} is not a colour: write it as #rrggbb, e.g. #1a56db")
+        return color
+
+    @model_validator(mode="after")
+    def _whole_groups(self) -> Settings:
+        # A half-given group would leave a channel or receiver silently off: name what is missing.
+        problems = _half_given(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     def rate_for(self, channel: str, default: float) -> float:
         """The channel's sends per second: its SURVEYBOT_<CHANNEL>_RATE_PER_SECOND, else `default`."""
         rate = getattr(self, f"{channel}_rate_per_second", None)
@@ -131,6 +198,56 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+
+def _half_given(settings: Settings) -> list[str]:
+    """A sentence per settings group that is only partly set, naming the setting to add."""
+
+    def given(value: object) -> bool:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return bool(text and str(text).strip())
+
+    s = settings
+    problems = []
+    if given(s.smtp_host) != given(s.smtp_from):
+        missing = "SURVEYBOT_SMTP_FROM" if given(s.smtp_host) else "SURVEYBOT_SMTP_HOST"
+        problems.append(
+            f"{missing} is not set: the email channel needs both SURVEYBOT_SMTP_HOST and"
+            " SURVEYBOT_SMTP_FROM (the sender, e.g. surveys@example.com); set both, or neither"
+        )
+    if given(s.smtp_username) != given(s.smtp_password):
+        missing = "SURVEYBOT_SMTP_PASSWORD" if given(s.smtp_username) else "SURVEYBOT_SMTP_USERNAME"
+        problems.append(
+            f"{missing} is not set: SMTP login needs both SURVEYBOT_SMTP_USERNAME and"
+            " SURVEYBOT_SMTP_PASSWORD; set both, or neither"
+        )
+    twilio = {
+        "SURVEYBOT_TWILIO_ACCOUNT_SID": given(s.twilio_account_sid),
+        "SURVEYBOT_TWILIO_AUTH_TOKEN": given(s.twilio_auth_token),
+        "SURVEYBOT_TWILIO_FROM_NUMBER or SURVEYBOT_TWILIO_MESSAGING_SERVICE_SID": given(
+            s.twilio_from_number
+        )
+        or given(s.twilio_messaging_service_sid),
+    }
+    if any(twilio.values()) and not all(twilio.values()):
+        absent = [name for name, present in twilio.items() if not present]
+        verb = "is" if len(absent) == 1 else "are"
+        problems.append(
+            f"{' and '.join(absent)} {verb} not set: the SMS channel needs the Twilio account SID, its auth token"
+            " and a sender; set them all, or none"
+        )
+    if given(s.telegram_webhook_secret) and not given(s.telegram_bot_token):
+        problems.append(
+            "SURVEYBOT_TELEGRAM_BOT_TOKEN is not set: SURVEYBOT_TELEGRAM_WEBHOOK_SECRET is for the"
+            " Telegram channel; set the bot token too, or unset the secret"
+        )
+    if given(s.zendesk_webhook_secret) and not given(s.helpdesk_survey):
+        problems.append(
+            "SURVEYBOT_HELPDESK_SURVEY is not set: the Zendesk receiver needs the key of the"
+            " survey to send when a ticket is solved; set it, or unset"
+            " SURVEYBOT_ZENDESK_WEBHOOK_SECRET"
+        )
+    return problems
 
 
 @lru_cache(maxsize=1)

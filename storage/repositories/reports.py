@@ -7,16 +7,25 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col as sa_column
 
 from storage.models import Invitation, InvitationStatus, Response
 
+COLUMNS = ("channel", "reason")  # a response's own fields; any other name is a property
 PERIODS = ("month", "week", "day")
 PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 Histogram = dict[int, int]
+
+
+def counted() -> Any:
+    """Responses that count: not answers to a test conversation (`surveybot try`)."""
+    test = select(Invitation.id).where(
+        Invitation.id == Response.invitation_id, sa_column(Invitation.test).is_(True)
+    )
+    return ~test.exists()
 
 
 def _day_expr(session: AsyncSession) -> Any:
@@ -38,13 +47,19 @@ def _fold_period(day: str, period: str) -> str:
 def _group_expr(session: AsyncSession, group_by: str) -> Any:
     if group_by == "channel":
         return Response.channel
+    if group_by == "reason":
+        return Response.reason
     if group_by in PERIODS:
         return _day_expr(session)
     if not PROPERTY_NAME.match(group_by):
         raise ValueError(
-            f"cannot group by {group_by!r}: use channel, month, week or a property name"
+            f"cannot group by {group_by!r}: use {', '.join(COLUMNS + PERIODS)} or a property name"
         )
-    return sa_column(Response.properties)[group_by].as_string()
+    return _property(group_by)
+
+
+def _property(name: str) -> Any:
+    return sa_column(Response.properties)[name].as_string()
 
 
 class ReportRepository:
@@ -62,7 +77,7 @@ class ReportRepository:
         group_by: str | None = None,
     ) -> tuple[Histogram, dict[str | None, Histogram]]:
         """The survey's overall histogram and, with `group_by`, one histogram per group value."""
-        filters = [Response.survey_id == survey_id]
+        filters = [Response.survey_id == survey_id, counted()]
         if since is not None:
             filters.append(Response.answered_at >= since)
         if until is not None:
@@ -87,6 +102,33 @@ class ReportRepository:
             groups[value][score] += count
         return dict(total), {k: dict(v) for k, v in groups.items()}
 
+    async def has_property(self, survey_id: int, name: str) -> bool:
+        """Whether any response of the survey has this property (stops at the first)."""
+        stmt = (
+            select(Response.id)
+            .where(Response.survey_id == survey_id, _property(name).is_not(None))
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def property_names(self, survey_id: int, limit: int = 30) -> list[str]:
+        """The property names the survey's responses have, in order (at most `limit`)."""
+        key: Any
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = func.jsonb_object_keys(Response.properties).label("key")
+            stmt = select(key).where(Response.survey_id == survey_id)
+        else:
+            each = func.json_each(Response.properties).table_valued("key")
+            key = each.c.key
+            stmt = (
+                select(key)
+                .select_from(Response)
+                .join(each, true())
+                .where(Response.survey_id == survey_id)
+            )
+        rows = await self.session.execute(stmt.distinct().order_by(key).limit(limit))
+        return [str(name) for name in rows.scalars()]
+
     async def funnel(
         self,
         survey_id: int,
@@ -95,7 +137,7 @@ class ReportRepository:
         until: datetime | None = None,
     ) -> dict[str, Any]:
         """Invitations created in the period, from trigger to answer, counted in one query."""
-        filters = [Invitation.survey_id == survey_id]
+        filters = [Invitation.survey_id == survey_id, sa_column(Invitation.test).is_(False)]
         if since is not None:
             filters.append(Invitation.created_at >= since)
         if until is not None:

@@ -39,7 +39,7 @@ def test_campaign_from_the_cli_is_emailed_to_its_audience_once(tmp_path: Path) -
             (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
             imported = server.cli("contacts", "import", str(tmp_path / "customers.csv"))
             assert imported.returncode == 0, imported.stderr
-            assert "imported 5 contact(s): 5 created, 0 updated" in imported.stdout
+            assert "imported 5 contacts: 5 created, 0 updated" in imported.stdout
 
             added = server.cli(
                 "campaigns", "add", "quarterly-nps",

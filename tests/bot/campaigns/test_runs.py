@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.campaigns.management import Campaigns
+from bot.campaigns.runs import AudienceCount
 from bot.errors import Conflict
 from bot.runtime.services import Services
 from storage.models import CampaignRun, Contact, Invitation
 from storage.types import utcnow
 from storage.uow import UnitOfWork
+from surveys.campaigns import add_months
 from tests.bot.campaigns.campaign_env import add_contacts, manager, nps, spec
 from tests.conftest import FakeClock
 from tests.support import add_survey, fire
@@ -289,3 +291,25 @@ async def test_two_executors_racing_for_one_run(services: Services) -> None:
     assert sorted(r is None for r in results) == [False, True]
     async with UnitOfWork(services.sessions) as uow:
         assert await uow.invitations.count_by_status() == {"scheduled": 20}
+
+
+async def test_a_run_counts_who_matched_apart_from_who_was_due(
+    services: Services, clock: FakeClock
+) -> None:
+    await nps(services, throttle_days=0)
+    await add_contacts(
+        services, {"id": "early", "email": "e@example.test"}, {"id": "also", "email": "a@x.test"}
+    )
+    campaigns = manager(services)
+    await campaigns.create(spec(name="per-person", every_months=3))
+    first = await run_now(campaigns, "per-person")
+    assert await campaigns.count_audience(first.id or 0) == AudienceCount(2, 2, None)
+    sent = min(inv.send_at for inv in (await invitations(services, first.id or 0)).values())
+    assert sent is not None
+
+    clock.advance(days=1)
+    second = await run_now(campaigns, "per-person")
+    assert (second.audience, second.invited) == (0, 0)  # a bare "audience 0" misleads:
+    counted = await campaigns.count_audience(second.id or 0)
+    assert counted == AudienceCount(matched=2, due=0, next_due=add_months(sent, 3))
+    assert await campaigns.count_audience(10_000) is None

@@ -165,3 +165,56 @@ def test_run_now_executes_and_reports(env: dict[str, str]) -> None:
     assert (last["kind"], last["status"], last["invited"]) == ("manual", "done", 2)
     code, out, _ = invoke({**env, "COLUMNS": "200"}, "campaigns", "list")
     assert "audience 3: 2 invited, 1 skipped" in out
+
+
+def test_delete_keeps_the_invitations(env: dict[str, str]) -> None:
+    assert invoke(env, *ADD, "--audience", "plan = pro", "--cron", "0 9 1 */3 *")[0] == 0
+    assert invoke(env, "campaigns", "run-now", "quarterly")[0] == 0
+    code, out, err = invoke(env, "campaigns", "delete", "quarterly")
+    assert code == 0, err
+    assert " ".join(out.split()) == (
+        "deleted campaign quarterly and its 1 run; the 2 invitations it made stay,"
+        " with their answers (2 not sent yet were cancelled)"
+    )
+    assert listed(env) == []
+    code, out, err = invoke(env, "campaigns", "delete", "quarterly")
+    assert code == 1 and out == "" and "campaign 'quarterly' does not exist" in err
+
+
+def test_an_archived_survey_is_not_sent_by_a_campaign(env: dict[str, str]) -> None:
+    assert invoke(env, *ADD, "--cron", "0 9 1 */3 *")[0] == 0
+    assert invoke(env, "surveys", "archive", "relationship-nps")[0] == 0
+    code, _, err = invoke(env, "campaigns", "run-now", "quarterly")
+    assert code == 1 and "survey 'relationship-nps' is archived" in err
+    assert listed(env)[0]["last_run"] is None
+
+
+def test_pausing_twice_and_resuming_an_active_campaign_say_so(env: dict[str, str]) -> None:
+    assert invoke(env, *ADD, "--cron", "0 9 * * *")[0] == 0
+    code, out, _ = invoke(env, "campaigns", "resume", "quarterly")
+    assert code == 0 and "campaign quarterly is already active; nothing changed; next run 20" in out
+    assert invoke(env, "campaigns", "pause", "quarterly")[0] == 0
+    code, out, _ = invoke(env, "campaigns", "pause", "quarterly")
+    assert code == 0 and out.strip() == "campaign quarterly is already paused; nothing changed"
+    assert listed(env)[0]["status"] == "paused"
+
+
+def test_a_second_run_now_says_who_matches_and_when_they_are_due(env: dict[str, str]) -> None:
+    assert invoke(env, *ADD, "--audience", "plan = free", "--every-months", "3")[0] == 0
+    code, out, err = invoke(env, "campaigns", "run-now", "quarterly")
+    assert code == 0, err
+    assert "campaign quarterly: audience 1, invited 1, skipped 0" in out
+    code, out, err = invoke({**env, "COLUMNS": "200"}, "campaigns", "run-now", "quarterly")
+    assert code == 0, err
+    assert "campaign quarterly: 1 contact matches the audience, none due now (next due 20" in out
+    assert out.rstrip().endswith("), invited 0, skipped 0")
+
+
+def test_the_list_keeps_every_value_whole_at_80_columns(env: dict[str, str]) -> None:
+    audience = "plan IN (pro, enterprise, business-plus, '[bold]x[/bold]', ':smile:')"
+    assert invoke(env, *ADD, "--audience", audience, "--cron", "0 9 1 */3 *")[0] == 0
+    code, out, err = invoke({**env, "COLUMNS": "80"}, "campaigns", "list")
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80 and "…" not in out
+    cells = [line.split("│")[3] for line in out.splitlines() if line.startswith("│")]
+    assert audience.replace(" ", "") in "".join(cells).replace(" ", "")

@@ -67,3 +67,48 @@ def test_report_periods_and_errors(loaded: dict[str, str], tmp_path: Path) -> No
     assert code == 1 and "does not exist" in err
     code, out, _ = invoke(loaded, "report", "--survey", "support-csat")
     assert code == 0 and "CSAT" in out
+
+
+def _column(out: str, index: int) -> str:
+    """A table column's cells joined, however the 80 columns folded them over lines."""
+    cells = [line.split("│")[index + 1] for line in out.splitlines() if line.startswith("│")]
+    return "".join(cell.strip() for cell in cells)
+
+
+def test_user_data_is_printed_as_text_whole_at_80_columns(
+    loaded: dict[str, str], tmp_path: Path
+) -> None:
+    long_name = "Anastasia-Papadopoulou-Konstantinidou-of-the-second-support-line"
+    values = ["[/bold]", "[link=http://evil.example]click[/link]", ":smile:", long_name, ""]
+    rows = [f"c{n},{5 - n},,2026-09-01T00:00:00Z,web,{v}" for n, v in enumerate(values)]
+    path = write_csv(tmp_path, rows)
+    assert invoke(loaded, "import", "responses", str(path), "--survey", "support-csat")[0] == 0
+    code, out, err = invoke(
+        {**loaded, "COLUMNS": "80"}, "report", "--survey", "support-csat", "--group-by", "agent"
+    )
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80
+    groups = _column(out, 0)
+    for value in values[:-1]:
+        assert f"agent={value}" in groups  # not markup, not an emoji code, not cut with "…"
+    assert "agent=(none)" in groups and "None" not in out and "…" not in out
+    # a Wilson interval is an interval, not "± margin"
+    assert "95 % CI" in out and "±" not in out
+    assert _column(out, 3).startswith("11.8–76.9 %")  # all: 2 positive of 5, Wilson
+
+
+def test_unknown_group_and_backwards_period_are_refused(
+    loaded: dict[str, str], tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, ["a,5,,2026-01-05T10:00:00Z,web,Ana"])
+    assert invoke(loaded, "import", "responses", str(path), "--survey", "support-csat")[0] == 0
+    code, _, err = invoke(loaded, "report", "--survey", "support-csat", "--group-by", "agnet")
+    assert code == 1
+    assert "--group-by: cannot group by 'agnet'" in err
+    assert "group by channel, reason, month, week, day or a property: agent" in err
+    code, _, err = invoke(
+        loaded, "report", "--survey", "support-csat", "--from", "2026-02-01", "--to", "2026-01-31"
+    )
+    assert code == 1 and "--from 2026-02-01 must be before --to 2026-01-31" in err
+    by_reason = report(loaded, "--survey", "support-csat", "--group-by", "reason")
+    assert [g["group"] for g in by_reason["groups"]] == [{"reason": None}]  # type: ignore[union-attr]
