@@ -8,6 +8,9 @@ The adapter knows messages, not surveys: the wiring puts the per-message data in
     unsubscribe_label   the footer link's text, in the reader's language
     lang                the language tag of the HTML part
     subject             the subject line (default: the question's first line, shortened)
+
+What stays the same for every email (the sender's name, the button colour) is the channel's
+`Look`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import logging
 import re
 import ssl
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email import policy
-from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import formatdate, make_msgid, parseaddr
@@ -43,6 +47,16 @@ SUBJECT_CHARS = 78
 # More than this many buttons would not fit a 360 px phone in one row: split the scale in two.
 ROW_MAX = 7
 FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What every email shares: the sender's name (the heading, the signature, the From name
+    when the sender has none) and the score buttons' colour with a text colour readable on it."""
+
+    name: str | None = None
+    accent: str = "#1a56db"
+    on_accent: str = "#ffffff"
 
 
 class _VerbatimHeader(UnstructuredHeader, BaseHeader):
@@ -103,8 +117,9 @@ def _links(message: OutboundMessage) -> list[tuple[Choice, str]]:
     return links
 
 
-def render_text(message: OutboundMessage) -> str:
-    """The plain-text part: the question, one line per score with its link, the unsubscribe link."""
+def render_text(message: OutboundMessage, look: Look = Look()) -> str:
+    """The plain-text part: the question, one line per score with its link, then a signature
+    (the sender's name, the unsubscribe link)."""
     lines = [message.text.strip(), ""]
     if message.choices and message.choices_hint:
         lines += [message.choices_hint.strip(), ""]
@@ -116,18 +131,25 @@ def render_text(message: OutboundMessage) -> str:
         elif message.labels and i == len(links) - 1:
             label = f" ({message.labels[1]})"
         lines.append(f"{choice.label}{label}: {url}")
+    signature = [look.name] if look.name else []
     unsubscribe = message.metadata.get("unsubscribe_url")
     if unsubscribe:
         label = message.metadata.get("unsubscribe_label", "Unsubscribe")
-        lines += ["", "-- ", f"{label}: {unsubscribe}"]
+        signature.append(f"{label}: {unsubscribe}")
+    if signature:
+        lines += ["", "-- ", *signature]
     return "\n".join(lines).strip() + "\n"
 
 
-def _button(choice: Choice, url: str) -> str:
+def _button(choice: Choice, url: str, look: Look) -> str:
+    accent, on_accent = (
+        html.escape(look.accent, quote=True),
+        html.escape(look.on_accent, quote=True),
+    )
     style = (
-        "display:block;width:38px;padding:10px 0;border-radius:6px;background:#1a56db;"
-        f"color:#ffffff;font-family:{FONT};font-size:17px;font-weight:bold;line-height:20px;"
-        "text-align:center;text-decoration:none;"
+        "display:block;width:38px;padding:10px 0;border-radius:6px;"
+        f"background:{accent};color:{on_accent};font-family:{FONT};font-size:17px;"
+        "font-weight:bold;line-height:20px;text-align:center;text-decoration:none;"
     )
     return (
         '<td style="padding:3px;">'
@@ -136,9 +158,9 @@ def _button(choice: Choice, url: str) -> str:
     )
 
 
-def _scale(links: list[tuple[Choice, str]], labels: tuple[str, str] | None) -> str:
+def _scale(links: list[tuple[Choice, str]], labels: tuple[str, str] | None, look: Look) -> str:
     rows = "".join(
-        "<tr>" + "".join(_button(*link) for link in row) + "</tr>" for row in _rows(links)
+        "<tr>" + "".join(_button(*link, look) for link in row) + "</tr>" for row in _rows(links)
     )
     grid = f'<table role="presentation" cellpadding="0" cellspacing="0" border="0">{rows}</table>'
     if not labels:
@@ -160,10 +182,16 @@ def _paragraphs(text: str) -> str:
     return "<br>".join(html.escape(line) for line in text.strip().splitlines())
 
 
-def render_html(message: OutboundMessage, subject: str) -> str:
+def render_html(message: OutboundMessage, subject: str, look: Look = Look()) -> str:
     """The HTML part: tables and inline styles only, no images, scripts or external assets."""
     lang = html.escape(message.metadata.get("lang", "en"), quote=True)
-    body = (
+    body = ""
+    if look.name:
+        body += (
+            f'<tr><td style="padding:20px 24px 0;font-family:{FONT};font-size:14px;'
+            f'font-weight:bold;color:#57606a;">{html.escape(look.name)}</td></tr>'
+        )
+    body += (
         f'<tr><td style="padding:28px 24px 12px;font-family:{FONT};font-size:18px;'
         f'line-height:1.45;color:#1f2328;">{_paragraphs(message.text)}</td></tr>'
     )
@@ -175,7 +203,7 @@ def render_html(message: OutboundMessage, subject: str) -> str:
     if message.choices:
         body += (
             '<tr><td style="padding:4px 21px 24px;">'
-            f"{_scale(_links(message), message.labels)}</td></tr>"
+            f"{_scale(_links(message), message.labels, look)}</td></tr>"
         )
     unsubscribe = message.metadata.get("unsubscribe_url")
     footer = ""
@@ -225,6 +253,7 @@ class EmailChannel:
         password: str | None = None,
         unsubscribe_mailto: str | None = None,
         timeout: float = 20.0,
+        look: Look = Look(),
     ) -> None:
         domain = parseaddr(sender)[1].rpartition("@")[2]
         if not domain:
@@ -238,6 +267,7 @@ class EmailChannel:
         self._password = password
         self._mailto = _mailto(unsubscribe_mailto) if unsubscribe_mailto else None
         self._timeout = timeout
+        self._look = look
         self._tls_context: ssl.SSLContext | None = None
 
     async def start(self) -> None:
@@ -252,7 +282,7 @@ class EmailChannel:
         """The email for one outbound message, with a fresh Message-ID."""
         subject = message.metadata.get("subject") or subject_from(message.text)
         email = EmailMessage(policy=_POLICY)
-        email["From"] = self._sender
+        email["From"] = self._from()
         email["To"] = message.address
         email["Subject"] = subject
         email["Date"] = formatdate(usegmt=True)
@@ -264,9 +294,17 @@ class EmailChannel:
             email["List-Unsubscribe"] = ", ".join(targets)
         if unsubscribe:
             email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        email.set_content(render_text(message))
-        email.add_alternative(render_html(message, subject), subtype="html")
+        email.set_content(render_text(message, self._look))
+        email.add_alternative(render_html(message, subject, self._look), subtype="html")
         return email
+
+    def _from(self) -> str | Address:
+        """The sender, named after the look when SURVEYBOT_SMTP_FROM gives no name of its own."""
+        name, address = parseaddr(self._sender)
+        if name or not self._look.name:
+            return self._sender
+        local, _, domain = address.rpartition("@")
+        return Address(display_name=self._look.name, username=local, domain=domain)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         try:

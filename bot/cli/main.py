@@ -8,9 +8,11 @@ from bot.cli.apikeys import apikey_app
 from bot.cli.campaigns import campaigns_app
 from bot.cli.contacts import contacts_app
 from bot.cli.imports import import_app
+from bot.cli.invitations import invitations_app
 from bot.cli.reports import report
 from bot.cli.serve import serve, worker
 from bot.cli.surveys import surveys_app
+from bot.cli.try_ import try_
 
 app = typer.Typer(
     help="surveybot: CSAT, NPS and CES surveys over chat, SMS, email and the web.",
@@ -25,7 +27,9 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(import_app, name="import")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(invitations_app, name="invitations")
 app.command()(report)
+app.command(name="try")(try_)
 
 
 def main() -> None:

@@ -8,18 +8,24 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from bot.http import (
+    apikeys,
     campaigns,
     contacts,
     errors,
     invitations,
+    methods,
+    openapi,
     responses,
     scores,
     surveys,
     triggers,
     webhooks,
 )
+from bot.http.context import PhoneRegion
+from bot.http.limits import BodyLimit, UrlCheck
 from bot.runtime.services import utc_now
 from bot.runtime.settings import Settings
 from bot.startup.background import start_background
@@ -49,19 +55,30 @@ def create_app(
         finally:
             await services.close()
 
-    app = FastAPI(
+    # The docs page's scripts and styles are served from the installed package, not a CDN.
+    # No ReDoc page: its bundle still fetches its logo from redoc.ly.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="surveybot",
         version="0.1.0",
         summary="CSAT, NPS and CES surveys over chat, SMS, email and the web, with honest scores.",
         lifespan=lifespan,
     )
-    for module in (surveys, contacts, triggers, invitations, responses, scores, campaigns):
+    for module in (surveys, contacts, triggers, invitations, responses, scores, campaigns, apikeys):
         app.include_router(module.router)
     app.include_router(webhooks.router)
     for wiring in registry.WIRINGS:
         app.include_router(wiring.router())
 
     errors.install(app)
+    methods.install(app)
+    openapi.install(app)
+    # Added innermost first: the last one added sees the request first.
+    if settings.default_phone_region:
+        app.add_middleware(PhoneRegion, region=settings.default_phone_region)
+    app.add_middleware(UrlCheck)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(errors.InternalErrors)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -1,4 +1,4 @@
-"""The campaigns API under /api/v1/campaigns: add, replace, list, pause, resume, run now."""
+"""The campaigns API under /api/v1/campaigns: add, replace, list, pause, resume, run now, delete."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, Field
 
 from bot.campaigns.management import Campaigns
 from bot.campaigns.schemas import (
@@ -18,7 +19,8 @@ from bot.campaigns.schemas import (
     campaign_out,
     run_out,
 )
-from bot.http.schemas import API_ERRORS, API_KEY, ApiError
+from bot.http.errors import refuse_unstorable
+from bot.http.schemas import API_ERRORS, API_SCOPES, ApiError
 from bot.runtime.services import ServicesDep
 from surveys.campaigns import CampaignSpec
 
@@ -32,7 +34,9 @@ def get_campaigns(services: ServicesDep) -> Campaigns:
 CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]
 
 
-router = APIRouter(prefix="/api/v1", dependencies=API_KEY, responses=API_ERRORS, tags=["campaigns"])
+router = APIRouter(
+    prefix="/api/v1", dependencies=API_SCOPES, responses=API_ERRORS, tags=["campaigns"]
+)
 
 
 @router.post(
@@ -43,6 +47,7 @@ router = APIRouter(prefix="/api/v1", dependencies=API_KEY, responses=API_ERRORS,
 )
 async def add_campaign(spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
     """Add a campaign: a survey, an audience filter, a cadence and an optional spread."""
+    refuse_unstorable(spec.model_dump(mode="json"))
     created = await campaigns.create(spec)
     return campaign_out(await campaigns.get(created.name))
 
@@ -50,6 +55,7 @@ async def add_campaign(spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignO
 @router.put("/campaigns/{name}", response_model=CampaignOut)
 async def replace_campaign(name: str, spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
     """Replace a campaign's spec (its name stays; fire times already past are not made up)."""
+    refuse_unstorable(spec.model_dump(mode="json"))
     await campaigns.update(name, spec)
     return campaign_out(await campaigns.get(name))
 
@@ -65,6 +71,31 @@ async def get_campaign(name: str, campaigns: CampaignsDep) -> CampaignDetailOut:
     """One campaign with its next fire time and its recent runs."""
     view = await campaigns.get(name)
     return campaign_detail_out(view, await campaigns.runs(name, limit=10))
+
+
+class CampaignDeletedOut(BaseModel):
+    name: str
+    runs_deleted: int
+    invitations_kept: int = Field(
+        description="invitations it made: they stay, with their answers, without a campaign id"
+    )
+    invitations_cancelled: int = Field(description="of those, the ones not sent yet")
+
+
+@router.delete(
+    "/campaigns/{name}",
+    response_model=CampaignDeletedOut,
+    responses={409: {"model": ApiError, "description": "A run is in progress"}},
+)
+async def delete_campaign(name: str, campaigns: CampaignsDep) -> CampaignDeletedOut:
+    """Delete a campaign and its runs; its invitations and answers stay (unsent ones cancelled)."""
+    deleted = await campaigns.delete(name)
+    return CampaignDeletedOut(
+        name=deleted.name,
+        runs_deleted=deleted.runs,
+        invitations_kept=deleted.invitations,
+        invitations_cancelled=deleted.cancelled,
+    )
 
 
 @router.post("/campaigns/{name}/pause", response_model=CampaignOut)

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from bot.http.deps import ReadUowDep
-from bot.http.schemas import API_ERRORS, API_KEY
+from bot.http.schemas import API_ERRORS, API_SCOPES
 from bot.reports.scores import find_survey, period
 
-router = APIRouter(prefix="/api/v1", dependencies=API_KEY, responses=API_ERRORS, tags=["responses"])
+router = APIRouter(
+    prefix="/api/v1", dependencies=API_SCOPES, responses=API_ERRORS, tags=["responses"]
+)
 
 
 class ResponseOut(BaseModel):

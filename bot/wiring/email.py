@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
+from bot.wiring.branding import Brand
 from bot.wiring.email_links import EmailLinks
 from bot.wiring.email_pages import page_locale, text
 from bot.wiring.email_web import router
@@ -48,6 +49,7 @@ class EmailWiring(Wiring):
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             unsubscribe_mailto=settings.smtp_unsubscribe_mailto,
+            look=Brand.of(settings).look(),
         )
 
     def router(self) -> APIRouter:

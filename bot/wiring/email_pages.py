@@ -1,4 +1,8 @@
-"""The email channel's own texts (eight locales) and its small rating and unsubscribe pages."""
+"""The email channel's own texts (eight locales) and its small rating and unsubscribe pages.
+
+The pages carry the instance's brand (bot.wiring.branding): its name as the title and above the
+heading, its colour on the button (through the stylesheet: the pages allow no inline styles).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Final
 
+from bot.wiring.branding import PLAIN, Brand
 from surveys.texts import builtin, normalize_locale, pick, render
 
 # Kept here rather than in the shared catalog: only the email channel and its pages use them.
@@ -105,9 +110,10 @@ body { margin: 0; min-height: 100vh; display: flex; align-items: center; justify
 .card { width: 100%; max-width: 420px; background: var(--card); border-radius: 10px;
   padding: 28px 24px; box-shadow: 0 1px 3px rgba(0, 0, 0, .12); text-align: center; }
 h1 { font-size: 1.3rem; margin: 0 0 12px; }
+.brand { font-size: .9rem; font-weight: 600; color: var(--muted); margin: 0 0 14px; }
 p { color: var(--muted); margin: 0 0 16px; }
 p:empty { display: none; }
-button { font: inherit; font-weight: 600; color: #fff; background: var(--accent); border: 0;
+button { font: inherit; font-weight: 600; color: var(--accent-fg, #fff); background: var(--accent); border: 0;
   border-radius: 8px; padding: 12px 20px; min-width: 60%; cursor: pointer; }
 button:focus-visible { outline: 3px solid var(--fg); outline-offset: 2px; }
 [hidden] { display: none !important; }
@@ -156,6 +162,14 @@ STATIC = {
 }
 
 
+def static_file(name: str, brand: Brand) -> tuple[str, str] | None:
+    """A static file of the pages (content, media type), the stylesheet in the brand's colour."""
+    if name not in STATIC:
+        return None
+    content, media_type = STATIC[name]
+    return (content + brand.css() if name == "page.css" else content), media_type
+
+
 def text(key: str, locale: str | None, **values: object) -> str:
     """One of the email texts in the reader's locale (falling back to English)."""
     return render(pick(TEXTS[key], locale), values)
@@ -170,20 +184,22 @@ def page_locale(*tags: str | None) -> str:
     return "en"
 
 
-def _page(locale: str, body: str, *, attrs: str = "", script: bool = False) -> str:
+def _page(locale: str, body: str, brand: Brand, *, attrs: str = "", script: bool = False) -> str:
     e = html.escape
+    if brand.name:
+        body = f'<p class="brand" data-testid="brand">{e(brand.name)}</p>{body}'
     return (
         f'<!doctype html><html lang="{e(locale, quote=True)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">'
-        f"<title>{e(builtin('ui.title', locale))}</title>"
+        f"<title>{e(brand.title(locale))}</title>"
         '<link rel="stylesheet" href="/r/static/page.css">'
         + ('<script src="/r/static/rate.js" defer></script>' if script else "")
         + f'</head><body><main class="card"{attrs}>{body}</main></body></html>'
     )
 
 
-def rate_page(locale: str, *, action: str, score: int, nonce: str) -> str:
+def rate_page(locale: str, *, action: str, score: int, nonce: str, brand: Brand = PLAIN) -> str:
     """The page behind a rating link: a script confirms at once; without one, a button does."""
     e = html.escape
     attrs = (
@@ -199,23 +215,24 @@ def rate_page(locale: str, *, action: str, score: int, nonce: str) -> str:
         '<button type="submit" data-testid="confirm">'
         f"{e(text('rate.confirm', locale, score=score))}</button></form>"
     )
-    return _page(locale, body, attrs=attrs, script=True)
+    return _page(locale, body, brand, attrs=attrs, script=True)
 
 
-def unsubscribe_page(locale: str, *, action: str | None) -> str:
+def unsubscribe_page(locale: str, *, action: str | None, brand: Brand = PLAIN) -> str:
     """The confirm page (a button that POSTs), or with no action the "you're unsubscribed" page."""
     e = html.escape
     if action is None:
-        return _page(locale, f'<h1 data-testid="done">{e(text("unsubscribe.done", locale))}</h1>')
+        done = f'<h1 data-testid="done">{e(text("unsubscribe.done", locale))}</h1>'
+        return _page(locale, done, brand)
     body = (
         f"<h1>{e(text('unsubscribe.question', locale))}</h1>"
         f'<form method="post" action="{e(action, quote=True)}">'
         '<button type="submit" data-testid="unsubscribe">'
         f"{e(text('unsubscribe.button', locale))}</button></form>"
     )
-    return _page(locale, body)
+    return _page(locale, body, brand)
 
 
-def refusal_page(locale: str) -> str:
+def refusal_page(locale: str, brand: Brand = PLAIN) -> str:
     """A bad, tampered or expired link: say so and change nothing."""
-    return _page(locale, f"<h1>{html.escape(builtin('ui.link_invalid', locale))}</h1>")
+    return _page(locale, f"<h1>{html.escape(builtin('ui.link_invalid', locale))}</h1>", brand)

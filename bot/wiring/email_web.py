@@ -22,8 +22,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from bot.errors import Gone, NotFound, PayloadTooLarge, ServiceError, Unprocessable
 from bot.invitations import lifecycle, recorder
 from bot.runtime.services import Services, ServicesDep
+from bot.wiring.branding import PLAIN, Brand
 from bot.wiring.email_links import EmailLinks
-from bot.wiring.email_pages import STATIC, page_locale, rate_page, refusal_page, unsubscribe_page
+from bot.wiring.email_pages import (
+    page_locale,
+    rate_page,
+    refusal_page,
+    static_file,
+    unsubscribe_page,
+)
 from bot.wiring.web_chat import HEADERS
 from channels.base import InboundMessage
 from channels.web import InvalidLink
@@ -36,6 +43,7 @@ log = logging.getLogger("bot.wiring.email")
 CHANNEL = "email"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAX_BODY = 4096
+MAX_SCORE_DIGITS = 4
 
 router = APIRouter(tags=["email"])
 
@@ -46,14 +54,19 @@ def _refused(
     *,
     page: bool = True,
     detail: str = "the link is not valid",
+    brand: Brand = PLAIN,
 ) -> ServiceError:
     """A refusal shown as a page in the reader's language, or as JSON to the page's script."""
-    return kind(detail, page=refusal_page(locale) if page else None, headers=HEADERS)
+    return kind(detail, page=refusal_page(locale, brand) if page else None, headers=HEADERS)
+
+
+def _brand(services: Services) -> Brand:
+    return Brand.of(services.settings)
 
 
 def _links(services: Services) -> EmailLinks:
     if CHANNEL not in services.channels:
-        raise _refused(NotFound)
+        raise _refused(NotFound, brand=_brand(services))
     return EmailLinks(secret=services.secret, base_url=services.settings.base_url())
 
 
@@ -61,33 +74,37 @@ async def _rating(
     services: Services, token: str, raw_score: object, *, page: bool = True
 ) -> tuple[Conversation, int, str]:
     """The conversation, score and page locale a rating link stands for; NotFound or Gone."""
+    brand = _brand(services)
     try:
         links = _links(services)
         invitation_id = links.open_rate(token, max_age_seconds=services.link_max_age())
     except InvalidLink as exc:
-        raise _refused(Gone if exc.expired else NotFound, page=page) from exc
+        raise _refused(Gone if exc.expired else NotFound, page=page, brand=brand) from exc
     except NotFound as exc:
-        raise _refused(NotFound, page=page) from exc
+        raise _refused(NotFound, page=page, brand=brand) from exc
     async with UnitOfWork(services.read_sessions) as uow:
         conversation = await uow.invitations.conversation(invitation_id)
     if conversation is None:
-        raise _refused(NotFound, page=page)
+        raise _refused(NotFound, page=page, brand=brand)
     invitation = conversation.invitation
     locale = page_locale(invitation.locale, conversation.contact.locale)
     survey = to_domain(conversation.survey)
     score = _int(raw_score)
     if score is None or not survey.low <= score <= survey.high:
-        raise _refused(NotFound, locale, page=page)
+        raise _refused(NotFound, locale, page=page, brand=brand)
     if lifecycle.withdrawn(invitation.status):
-        raise _refused(Gone, locale, page=page)
+        raise _refused(Gone, locale, page=page, brand=brand)
     return conversation, score, locale
 
 
 def _int(value: object) -> int | None:
+    """A score as sent: an integer, or up to a few ASCII digits (no scale is longer)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    # int() of thousands of digits is refused by Python itself (and slow): read short ones only.
+    if 0 < len(text) <= MAX_SCORE_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
     return None
 
 
@@ -138,10 +155,11 @@ def _page(content: str) -> HTMLResponse:
 
 
 @router.get("/r/static/{name}", include_in_schema=False)
-async def static(name: str) -> Response:
-    if name not in STATIC:
+async def static(name: str, services: ServicesDep) -> Response:
+    found = static_file(name, _brand(services))
+    if found is None:
         raise NotFound("not found")
-    content, media_type = STATIC[name]
+    content, media_type = found
     return Response(content, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
 
 
@@ -150,7 +168,8 @@ async def rating_page(token: str, services: ServicesDep, score: str = "") -> HTM
     """Shows the score to confirm; records nothing (mail scanners open every link)."""
     _, value, locale = await _rating(services, token, score)
     action = f"/r/{token}?score={value}"
-    return _page(rate_page(locale, action=action, score=value, nonce=secrets.token_hex(8)))
+    nonce = secrets.token_hex(8)
+    return _page(rate_page(locale, action=action, score=value, nonce=nonce, brand=_brand(services)))
 
 
 @router.post("/r/{token}", summary="Record the score of an emailed rating link")
@@ -159,7 +178,9 @@ async def rate(token: str, request: Request, services: ServicesDep, score: str =
     fields, is_json = await _fields(request)
     client_id = fields.get("client_message_id") or "form"
     if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
-        raise _refused(Unprocessable, page=not is_json, detail="bad client id")
+        raise _refused(
+            Unprocessable, page=not is_json, detail="bad client id", brand=_brand(services)
+        )
     value = fields.get("score", score)
     conversation, chosen, _ = await _rating(services, token, value, page=not is_json)
     await _record(services, conversation, chosen, client_id)
@@ -175,7 +196,8 @@ async def unsubscribe_confirm(token: str, services: ServicesDep) -> HTMLResponse
     contact_id, locale = await _unsubscriber(services, token)
     async with UnitOfWork(services.read_sessions) as uow:
         done = await uow.opt_outs.is_opted_out(contact_id, CHANNEL)
-    return _page(unsubscribe_page(locale, action=None if done else f"/u/{token}"))
+    action = None if done else f"/u/{token}"
+    return _page(unsubscribe_page(locale, action=action, brand=_brand(services)))
 
 
 @router.post("/u/{token}", response_class=HTMLResponse, summary="One-click unsubscribe")
@@ -186,16 +208,16 @@ async def unsubscribe(token: str, services: ServicesDep) -> HTMLResponse:
         await recorder.opt_out(uow, contact_id, CHANNEL, source="unsubscribe", now=services.clock())
         await uow.commit()
     log.info("contact %s unsubscribed from email", contact_id)
-    return _page(unsubscribe_page(locale, action=None))
+    return _page(unsubscribe_page(locale, action=None, brand=_brand(services)))
 
 
 async def _unsubscriber(services: Services, token: str) -> tuple[int, str]:
     try:
         contact_id = _links(services).open_unsubscribe(token)
     except InvalidLink as exc:
-        raise _refused(Gone if exc.expired else NotFound) from exc
+        raise _refused(Gone if exc.expired else NotFound, brand=_brand(services)) from exc
     async with UnitOfWork(services.read_sessions) as uow:
         contact = await uow.contacts.get(contact_id)
     if contact is None:
-        raise _refused(NotFound)
+        raise _refused(NotFound, brand=_brand(services))
     return contact_id, page_locale(contact.locale)

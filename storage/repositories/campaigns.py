@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -23,6 +23,7 @@ from storage.models import (
     SurveyRow,
 )
 from storage.repositories._dialect import upsert_insert
+from storage.repositories.contacts import not_test_contact
 from storage.types import UTCDateTime
 
 
@@ -87,6 +88,36 @@ class CampaignRepository:
             await self.session.execute(
                 select(Campaign.id).where(Campaign.id == campaign_id).with_for_update()
             )
+
+    async def transition_invitations(
+        self, campaign_id: int, from_statuses: Sequence[str], **values: Any
+    ) -> int:
+        """Move the campaign's invitations still in one of `from_statuses`; how many moved."""
+        stmt = (
+            update(Invitation)
+            .where(Invitation.campaign_id == campaign_id, Invitation.status.in_(from_statuses))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return int((await self.session.execute(stmt)).rowcount)
+
+    async def delete(self, campaign_id: int) -> tuple[int, int]:
+        """Delete a campaign and its runs; its invitations stay, no longer pointing at them.
+
+        Returns (runs deleted, invitations kept).
+        """
+        detach = (
+            update(Invitation)
+            .where(Invitation.campaign_id == campaign_id)
+            .values(campaign_id=None, campaign_run_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        kept = int((await self.session.execute(detach)).rowcount)
+        runs = await self.session.execute(
+            delete(CampaignRun).where(CampaignRun.campaign_id == campaign_id)
+        )
+        await self.session.execute(delete(Campaign).where(Campaign.id == campaign_id))
+        return int(runs.rowcount), kept
 
 
 class CampaignRunRepository:
@@ -244,14 +275,19 @@ class CampaignRunRepository:
         """(id, properties) of the next contacts by id: what counting an audience needs."""
         stmt = (
             select(Contact.id, Contact.properties)
-            .where(Contact.id > after)
+            .where(Contact.id > after, not_test_contact())
             .order_by(Contact.id)
             .limit(limit)
         )
         return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
 
     async def contacts_page(self, after: int, limit: int) -> Sequence[Contact]:
-        stmt = select(Contact).where(Contact.id > after).order_by(Contact.id).limit(limit)
+        stmt = (
+            select(Contact)
+            .where(Contact.id > after, not_test_contact())
+            .order_by(Contact.id)
+            .limit(limit)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def opted_out(

@@ -1,4 +1,4 @@
-"""Managing campaigns: validation, refusals, cron weekdays, due runs coalesced, pause and resume."""
+"""Managing campaigns: validation, refusals, cron weekdays, due runs, pause, resume, delete."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.campaigns.management import Campaigns
 from bot.errors import Conflict, NotFound, Unprocessable
 from bot.runtime.services import Services
-from storage.models import Campaign, RunStatus
+from storage.models import Campaign, CampaignRun, Invitation, RunStatus
 from storage.uow import UnitOfWork
-from tests.bot.campaigns.campaign_env import ALL_CHANNELS, manager, nps, spec
+from tests.bot.campaigns.campaign_env import ALL_CHANNELS, add_contacts, manager, nps, spec
 from tests.conftest import FakeClock
 
 
@@ -116,3 +116,93 @@ async def test_every_months_campaign_looks_daily_at_its_time(
     assert view.next_fire_at == datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
     clock.advance(days=1)
     assert len(await campaigns.create_due_runs(clock())) == 1
+
+
+async def _archive(services: Services, archived: bool) -> None:
+    async with UnitOfWork(services.sessions) as uow:
+        await uow.surveys.set_archived("relationship-nps", services.clock() if archived else None)
+        await uow.commit()
+
+
+async def test_an_archived_survey_s_campaigns_do_not_run(
+    services: Services, clock: FakeClock
+) -> None:
+    await nps(services)
+    await add_contacts(services, {"id": "a", "email": "a@example.test"})
+    campaigns = manager(services)
+    await campaigns.create(spec(cron="0 9 * * *"))
+    clock.advance(hours=21)  # Tuesday 09:00: a run is made, then the survey is archived
+    (pending,) = await campaigns.create_due_runs(clock())
+    await _archive(services, archived=True)
+
+    ended = await campaigns.execute_run(pending)
+    assert ended is None
+    run = await campaigns.run(pending)
+    assert (run.status, run.audience, run.invited) == (RunStatus.DONE, 0, 0)
+    clock.advance(days=1)  # Wednesday 09:00: no run while archived
+    assert await campaigns.create_due_runs(clock()) == []
+    with pytest.raises(Conflict) as refused:
+        await campaigns.run_now("quarterly")
+    assert refused.value.field == "survey" and "archived" in refused.value.message
+    with pytest.raises(Conflict) as refused:
+        await campaigns.create(spec(name="another"))
+    assert refused.value.field == "survey"
+    async with UnitOfWork(services.sessions) as uow:
+        assert await uow.invitations.count_by_status() == {}
+
+    await _archive(services, archived=False)
+    assert await campaigns.create_due_runs(clock()) == []  # Wednesday's is not made up
+    clock.advance(days=1)
+    assert len(await campaigns.create_due_runs(clock())) == 1
+
+
+async def test_delete_keeps_the_invitations_and_cancels_the_unsent(
+    services: Services, clock: FakeClock
+) -> None:
+    await nps(services)
+    await add_contacts(
+        services,
+        {"id": "a", "email": "a@example.test"},
+        {"id": "b", "email": "b@example.test"},
+    )
+    async with UnitOfWork(services.sessions) as uow:
+        contact = await uow.contacts.get_by_external_id("b")
+        assert contact is not None and contact.id is not None
+        await uow.opt_outs.add(contact.id, "email", source="keyword")
+        await uow.commit()
+    campaigns = manager(services)
+    await campaigns.create(spec())
+    started = await campaigns.run_now("quarterly")
+    await campaigns.execute_run(started.id or 0)
+    async with UnitOfWork(services.sessions) as uow:
+        assert await uow.invitations.count_by_status() == {"scheduled": 1, "skipped": 1}
+
+    deleted = await campaigns.delete("quarterly")
+    assert (deleted.runs, deleted.invitations, deleted.cancelled) == (1, 2, 1)
+    async with UnitOfWork(services.sessions) as uow:
+        rows = (await uow.session.execute(select(Invitation))).scalars().all()
+        assert await uow.campaigns.get_by_name("quarterly") is None
+        assert (await uow.session.execute(select(CampaignRun))).scalars().all() == []
+    assert sorted((i.status, i.skip_reason) for i in rows) == [
+        ("cancelled", "campaign deleted"),
+        ("skipped", "opted_out"),
+    ]
+    assert all(i.campaign_id is None and i.campaign_run_id is None for i in rows)
+    assert all(i.properties == {"campaign": "quarterly"} for i in rows)  # reports can still tell
+    with pytest.raises(NotFound):
+        await campaigns.delete("quarterly")
+    # The name is free again.
+    await campaigns.create(spec())
+
+
+async def test_delete_waits_for_a_run_in_progress(services: Services, clock: FakeClock) -> None:
+    await nps(services)
+    campaigns = manager(services)
+    await campaigns.create(spec())
+    started = await campaigns.run_now("quarterly")
+    async with UnitOfWork(services.sessions) as uow:
+        assert await uow.campaign_runs.claim(started.id or 0, clock(), clock.advance(minutes=1))
+        await uow.commit()
+    with pytest.raises(Conflict) as refused:
+        await campaigns.delete("quarterly")
+    assert refused.value.field == "name" and "in progress" in refused.value.message

@@ -84,3 +84,36 @@ async def test_api(database_url: str, clock: FakeClock) -> None:
             assert (await client.post(f"/api/v1{path}")).status_code == 404
         anonymous = await client.get("/api/v1/campaigns", headers={"Authorization": ""})
         assert anonymous.status_code == 401
+
+
+async def test_delete_and_archived_survey(database_url: str, clock: FakeClock) -> None:
+    settings = make_settings(
+        database_url, smtp_host="127.0.0.1", smtp_from="surveys@example.test", smtp_tls="none"
+    )
+    async with app_client(settings, clock) as (client, services):
+        await nps(services)
+        await add_contacts(services, {"id": "a", "email": "a@example.test"})
+        body = {"name": "quarterly", "survey": "relationship-nps", "cron": "0 9 1 */3 *"}
+        assert (await client.post("/api/v1/campaigns", json=body)).status_code == 201
+
+        assert (await client.post("/api/v1/surveys/relationship-nps/archive")).status_code == 200
+        refused = await client.post("/api/v1/campaigns/quarterly/runs")
+        assert (refused.status_code, refused.json()["field"]) == (409, "survey")
+        refused = await client.post("/api/v1/campaigns", json={**body, "name": "other"})
+        assert (refused.status_code, refused.json()["field"]) == (409, "survey")
+        assert (await client.post("/api/v1/surveys/relationship-nps/unarchive")).status_code == 200
+
+        started = await client.post("/api/v1/campaigns/quarterly/runs")
+        assert started.status_code == 202
+        await asyncio.gather(*services.tasks)
+        deleted = await client.delete("/api/v1/campaigns/quarterly")
+        assert deleted.status_code == 200, deleted.text
+        assert deleted.json() == {
+            "name": "quarterly",
+            "runs_deleted": 1,
+            "invitations_kept": 1,
+            "invitations_cancelled": 1,
+        }
+        assert (await client.get("/api/v1/campaigns")).json()["count"] == 0
+        missing = await client.delete("/api/v1/campaigns/quarterly")
+        assert (missing.status_code, missing.json()["field"]) == (404, "name")

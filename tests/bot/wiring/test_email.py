@@ -360,3 +360,75 @@ async def test_451_is_retried_with_backoff(ctx: Ctx) -> None:
 def test_email_texts_exist_in_every_locale() -> None:
     for key, by_locale in TEXTS.items():
         assert set(by_locale) == set(LOCALES), key
+
+
+BRAND = "Acme <Support> & Co"
+BRAND_HTML = "Acme &lt;Support&gt; &amp; Co"
+
+
+@pytest.fixture
+async def branded(database_url: str, clock: FakeClock, smtp: SmtpStandIn) -> AsyncIterator[Ctx]:
+    """`ctx` with SURVEYBOT_BRAND_NAME and SURVEYBOT_BRAND_COLOR set, the sender unnamed."""
+    settings = make_settings(
+        database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_tls="none",
+        smtp_from="surveys@example.com",
+        brand_name=BRAND,
+        brand_color="#FFCC00",
+    )
+    async with app_client(settings, clock, base_url=BASE) as (client, services):
+        assert (await client.post("/api/v1/surveys", json=SURVEY)).status_code == 201
+        yield Ctx(client, services, smtp, clock)
+
+
+async def test_the_email_carries_the_brand_name_and_colour(branded: Ctx) -> None:
+    _, message = await emailed(branded)
+    assert message["From"].addresses[0].display_name == BRAND  # named after the brand
+    assert message["From"].addresses[0].addr_spec == "surveys@example.com"
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert BRAND_HTML in html and BRAND not in html  # escaped
+    # Yellow is too light for white text: the buttons' text is dark.
+    assert html.count("background:#ffcc00;color:#1b1f24;") == 5
+    assert "#1a56db" not in html
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    assert f"-- \n{BRAND}\nUnsubscribe from these surveys: {BASE}/u/" in text
+
+
+async def test_without_a_brand_the_sender_name_stays_and_the_look_is_built_in(ctx: Ctx) -> None:
+    _, message = await emailed(ctx)
+    assert message["From"] == "Surveys <surveys@example.com>"
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.count("background:#1a56db;color:#ffffff;") == 5
+
+
+async def test_the_rating_unsubscribe_and_refusal_pages_carry_the_brand(branded: Ctx) -> None:
+    _, message = await emailed(branded)
+    scores, _ = html_links(message)
+    unsubscribe = str(message["List-Unsubscribe"]).strip("<> ")
+    pages = [
+        await branded.client.get(scores[4]),
+        await branded.client.get(unsubscribe),
+        await branded.client.post(unsubscribe),
+        await branded.client.get("/r/not-a-token?score=4"),
+        await branded.client.get("/u/not-a-token"),
+    ]
+    assert [page.status_code for page in pages] == [200, 200, 200, 404, 404]
+    for page in pages:
+        assert f"<title>{BRAND_HTML}</title>" in page.text
+        assert f'<p class="brand" data-testid="brand">{BRAND_HTML}</p>' in page.text
+        assert BRAND not in page.text and "Quick survey" not in page.text
+    css = await branded.client.get("/r/static/page.css")
+    assert css.status_code == 200
+    assert "--accent: #ffcc00; --accent-fg: #1b1f24;" in css.text
+    # After the dark theme's rules, so the brand's colour holds in both.
+    assert css.text.index("prefers-color-scheme: dark") < css.text.index("--accent: #ffcc00")
+
+
+async def test_unbranded_pages_keep_the_localised_title(ctx: Ctx) -> None:
+    _, message = await emailed(ctx)
+    page = await ctx.client.get(html_links(message)[0][4])
+    assert "<title>Quick survey</title>" in page.text and 'class="brand"' not in page.text
+    css = await ctx.client.get("/r/static/page.css")
+    assert "SURVEYBOT_BRAND_COLOR" not in css.text
