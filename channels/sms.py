@@ -25,15 +25,10 @@ from channels.base import (
     TransientSendError,
     degrade_to_text,
 )
+from channels.sms_codes import SUPPRESS_CODES, TRANSIENT_CODES
 
 log = logging.getLogger("channels.sms")
 
-# Twilio error codes (https://www.twilio.com/docs/api/errors).
-OPTED_OUT = 21610  # the recipient replied STOP: never send again until they opt back in
-# The number itself is bad (invalid, not mobile, nonexistent, landline): stop using it.
-SUPPRESS_CODES = frozenset({OPTED_OUT, 21211, 21614, 30005, 30006})
-# The sender's queue is full (21611/30001) or the account is rate limited (20429): try later.
-TRANSIENT_CODES = frozenset({21611, 30001, 20429})
 SEND_TIMEOUT_SECONDS = 10.0
 
 # The response to the request this task made last: twilio's exceptions drop the headers, and
@@ -188,11 +183,6 @@ def classify_error(
     if code in TRANSIENT_CODES or status in (408, 429) or status >= 500:
         return TransientSendError(detail, code=label, retry_after=retry_after)
     return PermanentSendError(detail, code=label)
-
-
-def suppresses(code: int | None) -> bool:
-    """Whether a Twilio error code (from a send or a status callback) means: stop using the number."""
-    return code in SUPPRESS_CODES
 
 
 def _describe(exc: TwilioRestException | TwilioServiceException) -> str:
