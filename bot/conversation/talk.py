@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from channels.base import Choice, OutboundMessage
+from channels.base import ChannelInfo, Choice, OutboundMessage
 from storage.records import ContactView, InvitationView
+from surveys import placeholders
 from surveys.definitions import Band, LocalizedText, Survey
 from surveys.texts import builtin, pick, render
 
@@ -27,6 +28,10 @@ class Talk:
     channel: str
     address: str
     max_text: int | None = None  # the channel's limit: longer texts are cut to fit
+    # Where the reply is read: with buttons no text says "reply SKIP"; on a page (a channel
+    # without an address) nobody can "reply START" later.
+    buttons: bool = False
+    replies: bool = True
 
     @classmethod
     def of(
@@ -37,19 +42,26 @@ class Talk:
         address: str,
         *,
         max_text: int | None = None,
+        info: ChannelInfo | None = None,
     ) -> Talk:
-        values: dict[str, Any] = {**contact.properties, **invitation.properties}
-        if contact.name:
-            values.setdefault("name", contact.name)
-        values.setdefault("low", survey.low)
-        values.setdefault("high", survey.high)
+        """The wording for a conversation; `info` describes the channel the reply is shown on."""
+        locale = invitation.locale or contact.locale
+        values = placeholders.values(
+            survey,
+            contact=contact.properties,
+            trigger=invitation.properties,
+            name=contact.name,
+            locale=locale,
+        )
         return cls(
             survey=survey,
-            locale=invitation.locale or contact.locale,
+            locale=locale,
             values=values,
             channel=invitation.channel,
             address=address,
-            max_text=max_text,
+            max_text=max_text if info is None else info.max_text,
+            buttons=info is not None and info.buttons,
+            replies=info is None or info.reaches_by_itself,
         )
 
     def builtin(self, key: str, **extra: Any) -> str:
@@ -136,14 +148,21 @@ class Talk:
 
     def follow_up(self, band: Band) -> OutboundMessage:
         text = self.survey.band_text(self.survey.follow_up, band)
-        return self.message(self.authored(text, f"follow_up.{band}"), choices=self.skip_choices())
+        worded = self.authored(text, f"follow_up.{band}")
+        if text is None and not self.buttons:  # the built-in text; the author words their own
+            worded = self.builtin("hint.skip", text=worded)
+        return self.message(worded, choices=self.skip_choices())
 
     def skip_choices(self) -> tuple[Choice, ...]:
-        return (Choice(self.builtin("ui.skip"), "skip"),)
+        """The Skip button: pressing it sends the word in the reader's language, which skips."""
+        word = self.builtin("ui.skip")
+        return (Choice(word, word),)
 
     def thank_you(self, band: Band) -> OutboundMessage:
         text = self.survey.band_text(self.survey.thank_you, band)
         return self.message(self.authored(text, f"thank_you.{band}"))
 
     def plain(self, key: str) -> OutboundMessage:
+        if key == "opted_out" and not self.replies:
+            key = "opted_out.page"
         return self.message(self.builtin(key))

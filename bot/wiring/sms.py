@@ -17,13 +17,14 @@ from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.contacts.text import strip_unstorable
 from bot.errors import Forbidden, NotFound, Unprocessable
 from bot.invitations import lifecycle, recorder
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
 from channels.base import Channel, ChannelInfo, InboundMessage, degrade_to_text
-from channels.sms import SmsChannel, suppresses
+from channels.sms_codes import suppresses
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.sms")
@@ -84,6 +85,9 @@ class SmsWiring(Wiring):
                 "status callbacks are requested",
                 INBOUND_PATH,
             )
+        # twilio's REST client brings aiohttp (a quarter of a second): loaded only when SMS is on.
+        from channels.sms import SmsChannel
+
         return SmsChannel(
             account_sid=settings.twilio_account_sid or "",
             auth_token=settings.twilio_auth_token.get_secret_value(),
@@ -148,7 +152,8 @@ async def signed_form(request: Request, settings: Settings, wiring: SmsWiring) -
     ):
         log.warning("twilio webhook %s refused: missing or invalid signature", request.url.path)
         raise Forbidden("missing or invalid X-Twilio-Signature")
-    return dict(pairs)
+    # Signed as sent; stored without what no database takes (a NUL in a Body, say).
+    return {name: strip_unstorable(value) for name, value in pairs}
 
 
 def public_request_url(settings: Settings, request: Request) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import Contact, OptOut
 from storage.repositories._dialect import upsert_insert
@@ -16,6 +17,13 @@ from storage.types import utcnow
 CONTACT_FIELDS = ("name", "email", "phone", "telegram_chat_id", "locale", "timezone")
 # The fields a channel can reach a contact at (each channel's description names its own).
 ADDRESS_FIELDS = ("email", "phone", "telegram_chat_id")
+# External ids of the contacts `surveybot try` talks to (`try:sms`, …): reserved for them.
+TEST_CONTACT_PREFIX = "try:"
+
+
+def not_test_contact() -> Any:
+    """Contacts other than `surveybot try`'s (campaign audiences leave those out)."""
+    return col(Contact.external_id).not_like(f"{TEST_CONTACT_PREFIX}%")
 
 
 def field_lengths() -> dict[str, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import SurveyRow
+from storage.models import Invitation, Response, SurveyRow
 from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 from surveys.definitions import Survey
@@ -68,3 +68,36 @@ class SurveyRepository:
     async def list(self) -> Sequence[SurveyRow]:
         result = await self.session.execute(select(SurveyRow).order_by(SurveyRow.key))
         return result.scalars().all()
+
+    async def set_archived(self, key: str, at: datetime | None) -> tuple[SurveyRow, bool] | None:
+        """Archive (`at`) or un-archive (None) a survey; the row and whether it changed.
+
+        Archiving an archived survey keeps the first time (it answers "already archived").
+        """
+        row = await self.get_by_key(key)
+        if row is None:
+            return None
+        if (row.archived_at is None) == (at is None):
+            return row, False
+        row.archived_at = at
+        await self.session.flush()
+        return row, True
+
+    async def counts(self, survey_id: int) -> tuple[dict[str, int], int]:
+        """The survey's invitations by status and its responses, leaving out test runs."""
+        by_status = (
+            select(Invitation.status, func.count())
+            .where(Invitation.survey_id == survey_id, Invitation.test == false())
+            .group_by(Invitation.status)
+        )
+        responses = (
+            select(func.count())
+            .select_from(Response)
+            .outerjoin(Invitation, Invitation.id == Response.invitation_id)
+            .where(
+                Response.survey_id == survey_id,
+                func.coalesce(Invitation.test, false()) == false(),
+            )
+        )
+        statuses = {row[0]: row[1] for row in (await self.session.execute(by_status)).all()}
+        return statuses, int((await self.session.execute(responses)).scalar_one())
