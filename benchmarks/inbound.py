@@ -8,9 +8,10 @@ What it measures
     own thread). `surveybot serve` starts with the SMS channel pointed at it, loads one CSAT
     survey (`throttle_days: 0`), creates an API key and triggers N SMS invitations (one phone
     number each); the dispatcher sends the N questions through twilio's client to the stand-in,
-    and the run waits (bounded) until the database holds N invitations `sent`. Every webhook
-    body is built and signed (X-Twilio-Signature over the public URL, twilio's RequestValidator)
-    before the clock starts.
+    and the run waits (bounded) until the database holds N invitations `sent` (the SMS send rate,
+    the outbox's idle polling and the campaign scheduler are switched off: not under test, and
+    the pollers' CPU is per second, not per answer). Every webhook body is built and signed
+    (X-Twilio-Signature over the public URL, twilio's RequestValidator) before the clock starts.
 
     Timed phase, surveybot (closed loop): C concurrent clients (asyncio, one httpx.AsyncClient
     with C keep-alive connections) walk the conversations: POST /webhooks/twilio/sms with the
@@ -300,6 +301,10 @@ def start_surveybot(database_url: str, workdir: Path, twilio_url: str) -> Proces
         SURVEYBOT_TWILIO_API_BASE=twilio_url,
         # Not under test: the SMS send rate (1/s by default) would hold the set-up for minutes.
         SURVEYBOT_SMS_RATE_PER_SECOND="0",
+        # Nor the idle polling of the outbox (twice a second; each trigger wakes it anyway) and
+        # of the campaign scheduler: CPU per second, not per answer, counted in the answers'.
+        SURVEYBOT_DISPATCH_INTERVAL_SECONDS="5",
+        SURVEYBOT_SCHEDULER="false",
     )
     command = [SURVEYBOT, "serve", "--host", "127.0.0.1", "--port", str(port)]
     return start(command, env, workdir, "surveybot", port)

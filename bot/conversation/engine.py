@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.contacts.text import strip_unstorable
 from bot.conversation.talk import Talk
 from bot.conversation.turns import MAX_COMMENT_CHARS, Turn, take
 from bot.invitations import lifecycle, recorder
 from channels.base import ChannelInfo, InboundMessage, OutboundMessage
 from storage.models import Contact, Message
 from storage.repositories.invitations import Conversation
+from storage.repositories.rows import values_of
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 from surveys.keywords import Intent, detect_intent
@@ -30,6 +32,19 @@ from surveys.texts import builtin
 log = logging.getLogger("bot.conversation")
 
 Clock = Callable[[], datetime]
+
+
+def _cleaned(inbound: InboundMessage) -> InboundMessage:
+    """The message without NUL characters and lone surrogates, which no database stores.
+
+    A customer's answer is kept without them rather than refused: a web chat, an SMS gateway
+    or a Telegram client may pass them on from a paste, and the answer must not be lost.
+    """
+    address, text = strip_unstorable(inbound.address), strip_unstorable(inbound.text)
+    provider_id = strip_unstorable(inbound.provider_message_id)
+    if (address, text, provider_id) == (inbound.address, inbound.text, inbound.provider_message_id):
+        return inbound
+    return replace(inbound, address=address, text=text, provider_message_id=provider_id)
 
 
 @dataclass(slots=True)
@@ -85,30 +100,33 @@ class ConversationEngine:
         `intent` is what a channel's own command means (Telegram's /stop) and `source` what an
         opt-out it makes is recorded as. Everything happens in one transaction.
         """
+        inbound = _cleaned(inbound)
         async with UnitOfWork(self._sessions) as uow:
             contact, conversation = await self._find(uow, inbound, invitation_id)
             invitation = conversation.invitation if conversation else None
             if invitation is not None and lifecycle.awaiting_send(invitation.status):
                 return Reply(pending=True, invitation_id=invitation.id)
-            message_id = await uow.messages.add_inbound(
-                channel=inbound.channel,
-                address=inbound.address,
-                provider_message_id=inbound.provider_message_id,
-                text=inbound.text[:MAX_COMMENT_CHARS],
-                received_at=inbound.received_at,
-                invitation_id=invitation.id if invitation else None,
-                contact_id=contact.id if contact else None,
-            )
-            if message_id is None:
-                log.info("duplicate inbound on %s ignored", inbound.channel)
-                return Reply(duplicate=True, invitation_id=invitation_id, contact=contact)
             if conversation is None or invitation is None:
+                message_id = await uow.messages.add_inbound(
+                    channel=inbound.channel,
+                    address=inbound.address,
+                    provider_message_id=inbound.provider_message_id,
+                    text=inbound.text[:MAX_COMMENT_CHARS],
+                    received_at=inbound.received_at,
+                    contact_id=contact.id if contact else None,
+                )
+                if message_id is None:
+                    log.info("duplicate inbound on %s ignored", inbound.channel)
+                    return Reply(duplicate=True, invitation_id=invitation_id, contact=contact)
                 replies = await self._outside(uow, contact, inbound, intent, source or "keyword")
                 await uow.commit()
                 return Reply(messages=replies, invitation_id=invitation_id, contact=contact)
             reply = await self._turn(
                 uow, conversation, inbound, rescore=rescore, intent=intent, source=source
             )
+            if reply is None:  # a redelivery: what the turn wrote is rolled back
+                log.info("duplicate inbound on %s ignored", inbound.channel)
+                return Reply(duplicate=True, invitation_id=invitation_id, contact=contact)
             if include_transcript:
                 reply.transcript = await uow.messages.transcript(invitation.id)
             await uow.commit()
@@ -123,31 +141,44 @@ class ConversationEngine:
         rescore: bool,
         intent: Intent | None,
         source: str | None,
-    ) -> Reply:
-        """Take the turn, and store what it says back (the caller commits)."""
+    ) -> Reply | None:
+        """Take the turn, then store the message, what the turn says back and what it changed
+        (the caller commits); None, and nothing to commit, when the message was stored before (a
+        redelivery).
+
+        The turn is taken before the message is stored so that everything is written at once:
+        one statement on PostgreSQL (`InvitationRepository.write_turn`). The conversation's rows
+        are detached, so no flush of the session writes them again.
+        """
         invitation = conversation.invitation
+        response = conversation.response
+        seen = (values_of(invitation), values_of(response) if response is not None else None)
         talk = Talk.of(
             to_domain(conversation.survey),
             conversation.contact,
             invitation,
             inbound.address,
-            max_text=self._max_text(inbound.channel),
+            info=self._infos.get(inbound.channel),
         )
         turn = Turn(uow, conversation, talk, self._clock(), self._max_reprompts)
         await take(
             turn, inbound.text, rescore=rescore, intent=intent, source=source or "conversation"
         )
-        for out in turn.out:
-            await uow.messages.add_outbound(
-                channel=inbound.channel,
-                address=inbound.address,
-                text=out.text,
-                invitation_id=invitation.id,
-                contact_id=conversation.contact.id,
-                created_at=turn.now,
-            )
+        received = {
+            "channel": inbound.channel,
+            "direction": "in",
+            "address": inbound.address,
+            "provider_message_id": inbound.provider_message_id,
+            "text": inbound.text[:MAX_COMMENT_CHARS],
+            "created_at": inbound.received_at,
+            "invitation_id": invitation.id,
+            "contact_id": conversation.contact.id,
+        }
+        sent = {"direction": "out", "provider_message_id": None, "created_at": turn.now}
+        replies = [{**received, **sent, "text": out.text} for out in turn.out]
         invitation.updated_at = turn.now
-        await uow.flush()
+        if not await uow.invitations.write_turn([received, *replies], conversation, seen):
+            return None
         return Reply(
             messages=turn.out,
             invitation_id=invitation.id,
@@ -159,18 +190,20 @@ class ConversationEngine:
         self, uow: UnitOfWork, inbound: InboundMessage, invitation_id: str | None
     ) -> tuple[Contact | None, Conversation | None]:
         if invitation_id is not None:
-            conversation = await uow.invitations.conversation(invitation_id, lock=True)
+            conversation = await uow.invitations.conversation(
+                invitation_id, lock=True, detached=True
+            )
             return (conversation.contact if conversation else None), conversation
         info = self._infos.get(inbound.channel)
         if info is None or info.address is None:
             return None, None  # a link-only channel names its conversation (invitation_id)
+        conversation = await uow.invitations.conversation_at(
+            info.address, inbound.address, inbound.channel, lock=True, detached=True
+        )
+        if conversation is not None:
+            return conversation.contact, conversation
         contact = await uow.contacts.by_address(info.address, inbound.address)
-        if contact is None or contact.id is None:
-            return None, None
-        latest = await uow.invitations.latest_open(contact.id, inbound.channel)
-        if latest is None:
-            return contact, None
-        return contact, await uow.invitations.conversation(latest.id, lock=True)
+        return (contact if contact is not None and contact.id is not None else None), None
 
     async def _outside(
         self,
@@ -202,7 +235,3 @@ class ConversationEngine:
         log.info("keyword from contact %s outside a conversation: %s", contact.id, key)
         text = builtin(key, contact.locale)
         return [OutboundMessage(channel=inbound.channel, address=inbound.address, text=text)]
-
-    def _max_text(self, channel: str) -> int | None:
-        info = self._infos.get(channel)
-        return info.max_text if info else None

@@ -2,6 +2,7 @@
 
 The engine (bot.conversation.engine) finds the conversation and stores the message; a `Turn`
 carries it here, where every change of the invitation is a move of bot.invitations.lifecycle.
+A turn changes the conversation's rows in memory; the engine writes what changed at its end.
 """
 
 from __future__ import annotations
@@ -124,17 +125,16 @@ async def _on_score(turn: Turn, text: str) -> None:
         return
     comment = parsed.comment[:MAX_COMMENT_CHARS] if parsed.comment else None
     contact = turn.conversation.contact
-    turn.conversation.response = await turn.uow.responses.add(
-        Response(
-            invitation_id=inv.id,
-            survey_id=turn.conversation.survey.id or 0,
-            contact_id=turn.contact_id,
-            channel=inv.channel,
-            score=parsed.score,
-            comment=comment,
-            answered_at=turn.now,
-            properties={**contact.properties, **inv.properties},
-        )
+    # Stored by the engine with the turn's other changes.
+    turn.conversation.response = Response(
+        invitation_id=inv.id,
+        survey_id=turn.conversation.survey.id or 0,
+        contact_id=turn.contact_id,
+        channel=inv.channel,
+        score=parsed.score,
+        comment=comment,
+        answered_at=turn.now,
+        properties={**contact.properties, **inv.properties},
     )
     step = lifecycle.next_step(
         survey, parsed.score, reason_settled=False, has_comment=comment is not None

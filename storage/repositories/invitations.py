@@ -5,15 +5,28 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Contact,
     Invitation,
     InvitationStatus,
+    Message,
     OptOut,
     Response,
     Step,
@@ -25,6 +38,8 @@ from storage.records import (
     ContactRecord,
     InvitationRecord,
 )
+from storage.repositories.contacts import ADDRESS_FIELDS
+from storage.repositories.rows import changed, update_by_id, values_of
 
 Status = InvitationStatus
 
@@ -38,6 +53,124 @@ class Conversation:
     contact: Contact
     response: Response | None
     opted_out: bool
+
+
+# Where a reply lands: the newest invitation sent on its channel, finished ones too.
+REPLYABLE = (*Status.OPEN, Status.EXPIRED, Status.COMPLETED, Status.CLOSED)
+
+
+@cache
+def _conversation_statements(kind: str) -> tuple[Select[Any], Select[Any]]:
+    """The read of a conversation, and that read locking its invitation, by id (`kind` "id") or
+    by a contact's address field; built once, as building a statement costs more than running it.
+    """
+    invitations, contacts = Invitation.__table__.c, Contact.__table__.c
+    if kind == "id":
+        which: Any = bindparam("invitation_id")
+    else:
+        contact = (
+            select(contacts.id)
+            .where(contacts[kind] == bindparam("address"))
+            .order_by(contacts.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        which = (
+            select(invitations.id)
+            .where(
+                invitations.contact_id == contact,
+                invitations.channel == bindparam("channel"),
+                invitations.status.in_(REPLYABLE),
+            )
+            .order_by(invitations.sent_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+    opted_out = (
+        select(OptOut.id)
+        .where(OptOut.contact_id == Invitation.contact_id, OptOut.channel == Invitation.channel)
+        .exists()
+        .label("opted_out")
+    )
+    read = (
+        select(Invitation, SurveyRow, Contact, Response, opted_out)
+        .join(SurveyRow, SurveyRow.id == Invitation.survey_id)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .where(Invitation.id == which)
+        .execution_options(populate_existing=True)
+    )
+    # PostgreSQL: locked and read in one statement. A statement that waited for the lock gets
+    # the invitation as the other transaction left it but everything joined to it (the
+    # response, …) as it was before the wait: PostgreSQL rechecks only the locked row. The
+    # invitation's row version (ctid) as this statement's snapshot saw it tells that case
+    # apart; the caller then reads again, in a statement of its own.
+    seen = Invitation.__table__.alias("seen")
+    seen_version = (
+        select(literal_column("seen.ctid")).where(seen.c.id == Invitation.id).scalar_subquery()
+    )
+    current = (literal_column("invitation.ctid") == seen_version).label("current")
+    locking = read.add_columns(current).with_for_update(of=Invitation)
+    return read, locking
+
+
+@cache
+def _messages_insert() -> Any:
+    """Messages in one round trip on SQLite, the inbound one only if its provider id is new."""
+    table = Message.__table__
+    return (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_message_id"])
+        .returning(table.c.direction)
+    )
+
+
+MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key != "id")
+
+
+@lru_cache(maxsize=256)
+def _turn_statement(
+    messages: int, moved: tuple[str, ...], answer: tuple[str, tuple[str, ...]] | None
+) -> Any:
+    """PostgreSQL: a turn's writes in one statement, built and compiled once per shape (how many
+    messages, which columns change; a multi-row VALUES would be compiled on every call).
+
+    The messages come in parameter order (`ORDER BY n`), so their ids keep the transcript's.
+    """
+    table, invitations, responses = Message.__table__, Invitation.__table__, Response.__table__
+
+    def bound(table: Any, prefix: str, columns: Sequence[str]) -> dict[str, Any]:
+        return {c: bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns}
+
+    rows = union_all(
+        *(
+            select(
+                literal(n).label("n"),
+                *(p.label(c) for c, p in bound(table, f"m{n}", MESSAGE_COLUMNS).items()),
+            )
+            for n in range(messages)
+        )
+    ).subquery("rows")
+    stmt = (
+        postgresql.insert(table)
+        .from_select(
+            MESSAGE_COLUMNS, select(*(rows.c[c] for c in MESSAGE_COLUMNS)).order_by(rows.c.n)
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_message_id"])
+    )
+    returned: list[Any] = [table.c.direction]
+    if moved:
+        update_ = invitations.update().where(invitations.c.id == bindparam("i_id"))
+        stmt = stmt.add_cte(update_.values(bound(invitations, "i", moved)).cte("moved"))
+    if answer is not None and answer[0] == "insert":
+        added = postgresql.insert(responses).values(bound(responses, "r", answer[1]))
+        cte = added.returning(responses.c.id).cte("answered")
+        stmt = stmt.add_cte(cte)
+        returned.append(select(cte.c.id).scalar_subquery())
+    elif answer is not None:
+        update_ = responses.update().where(responses.c.id == bindparam("r_id"))
+        stmt = stmt.add_cte(update_.values(bound(responses, "r", answer[1])).cte("answered"))
+    return stmt.returning(*returned)
 
 
 class InvitationRepository:
@@ -62,26 +195,119 @@ class InvitationRepository:
         )
         return result.scalar_one_or_none()
 
-    async def conversation(self, invitation_id: str, *, lock: bool = False) -> Conversation | None:
-        """Everything one conversation turn needs, in one query (row-locked when asked)."""
-        opted_out = (
-            select(OptOut.id)
-            .where(OptOut.contact_id == Invitation.contact_id, OptOut.channel == Invitation.channel)
-            .exists()
-            .label("opted_out")
-        )
-        stmt = (
-            select(Invitation, SurveyRow, Contact, Response, opted_out)
-            .join(SurveyRow, SurveyRow.id == Invitation.survey_id)
-            .join(Contact, Contact.id == Invitation.contact_id)
-            .outerjoin(Response, Response.invitation_id == Invitation.id)
-            .where(Invitation.id == invitation_id)
-        )
+    async def by_idempotency_keys(
+        self, keys: Sequence[str], *, lock: bool = False
+    ) -> list[Invitation]:
+        """The invitations stored under any of these (scoped) idempotency keys."""
+        if not keys:
+            return []
+        stmt = select(Invitation).where(Invitation.idempotency_key.in_(list(keys)))
         if lock:
-            stmt = stmt.with_for_update(of=Invitation)
-        row = (await self.session.execute(stmt.execution_options(populate_existing=True))).first()
+            stmt = stmt.with_for_update()
+        result = await self.session.execute(stmt.execution_options(populate_existing=True))
+        return list(result.scalars().all())
+
+    async def conversation(
+        self, invitation_id: str, *, lock: bool = False, detached: bool = False
+    ) -> Conversation | None:
+        """Everything one conversation turn needs (the invitation row-locked when asked).
+
+        `detached` rows are not tracked by the session: the caller writes their changes itself
+        (`write_turn`), and no flush writes them again.
+        """
+        params = {"invitation_id": invitation_id}
+        return await self._conversation("id", params, lock=lock, detached=detached)
+
+    async def conversation_at(
+        self, field: str, address: str, channel: str, *, lock: bool = False, detached: bool = False
+    ) -> Conversation | None:
+        """The conversation a reply from `address` on `channel` belongs to: the newest invitation
+        sent there (finished ones too: late replies, START) to the first contact whose `field`
+        holds the address. None when that contact has none there, or there is no such contact."""
+        if field not in ADDRESS_FIELDS:
+            raise ValueError(f"{field!r} is not a contact's address field")
+        params = {"address": address, "channel": channel}
+        return await self._conversation(field, params, lock=lock, detached=detached)
+
+    async def write_turn(
+        self,
+        messages: Sequence[dict[str, Any]],
+        conversation: Conversation,
+        seen: tuple[dict[str, Any], dict[str, Any] | None],
+    ) -> bool:
+        """Write a turn of a detached conversation: its messages (every column but the id; the
+        inbound first, stored only if its provider id is new) and what changed in its invitation
+        and response since `seen` (their `values_of` when read; None: a new response, whose id
+        is set). False when the inbound was stored before (a redelivery): the caller rolls back.
+
+        One statement on PostgreSQL (the row changes as WITH queries), one per row on SQLite.
+        """
+        invitation, response = conversation.invitation, conversation.response
+        moved = changed(invitation, seen[0])
+        new = response is not None and seen[1] is None
+        answer: dict[str, Any] = {}  # the response's columns to write
+        if response is not None and seen[1] is None:
+            answer = {key: value for key, value in values_of(response).items() if key != "id"}
+        elif response is not None and seen[1] is not None:
+            answer = changed(response, seen[1])
+        if self.session.bind.dialect.name != "postgresql":
+            return await self._write_rows(messages, conversation, moved, answer, new=new)
+        params: dict[str, Any] = {"i_id": invitation.id, "r_id": response and response.id}
+        for n, message in enumerate(messages):
+            params.update({f"m{n}_{key}": value for key, value in message.items()})
+        params.update({f"i_{key}": value for key, value in moved.items()})
+        params.update({f"r_{key}": value for key, value in answer.items()})
+        mode = ("insert" if new else "update", tuple(answer)) if answer else None
+        stmt = _turn_statement(len(messages), tuple(moved), mode)
+        rows = (await self.session.execute(stmt, params)).all()
+        if not any(row[0] == "in" for row in rows):
+            return False
+        if new and response is not None:
+            response.id = rows[0][1]
+        return True
+
+    async def _write_rows(
+        self,
+        messages: Sequence[dict[str, Any]],
+        conversation: Conversation,
+        moved: dict[str, Any],
+        answer: dict[str, Any],
+        *,
+        new: bool,
+    ) -> bool:
+        """`write_turn`, one statement per table (SQLite has no WITH queries that write)."""
+        stored = await self.session.execute(_messages_insert(), list(messages))
+        if "in" not in stored.scalars().all():
+            return False
+        if moved:
+            params = {**moved, "b_id": conversation.invitation.id}
+            await self.session.execute(update_by_id(Invitation.__table__), params)
+        response = conversation.response
+        if response is not None and new:
+            added = await self.session.execute(Response.__table__.insert(), answer)
+            response.id = added.inserted_primary_key[0]
+        elif response is not None and answer:
+            params = {**answer, "b_id": response.id}
+            await self.session.execute(update_by_id(Response.__table__), params)
+        return True
+
+    async def _conversation(
+        self, kind: str, params: dict[str, str], *, lock: bool, detached: bool
+    ) -> Conversation | None:
+        read, locking = _conversation_statements(kind)
+        if lock and self.session.bind.dialect.name == "postgresql":
+            row = (await self.session.execute(locking, params)).first()
+            if row is not None and not row.current:  # changed while this waited for the lock
+                read, params = _conversation_statements("id")[0], {"invitation_id": row[0].id}
+                row = (await self.session.execute(read, params)).first()
+        else:  # SQLite: the transaction holds the database's write lock from its first statement
+            row = (await self.session.execute(read, params)).first()
         if row is None:
             return None
+        if detached:
+            for loaded in row[:4]:
+                if loaded is not None:
+                    self.session.expunge(loaded)
         return Conversation(row[0], row[1], row[2], row[3], bool(row[4]))
 
     async def surveyed_since(self, contact_id: int, since: datetime) -> bool:
@@ -106,9 +332,7 @@ class InvitationRepository:
             .where(
                 Invitation.contact_id == contact_id,
                 Invitation.channel == channel,
-                Invitation.status.in_(
-                    (*Status.OPEN, Status.EXPIRED, Status.COMPLETED, Status.CLOSED)
-                ),
+                Invitation.status.in_(REPLYABLE),
             )
             .order_by(Invitation.sent_at.desc())
             .limit(1)

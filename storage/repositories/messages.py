@@ -1,17 +1,30 @@
-"""Transcript messages (inbound stored once per provider id) and responses."""
+"""Transcript messages (inbound stored once per provider id), responses, a contact's history."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, Invitation, Message, Response, SurveyRow
-from storage.repositories._dialect import upsert_insert
+from storage.models import Contact, Invitation, Message, OptOut, Response, SurveyRow
+from storage.repositories.reports import counted
 from storage.types import utcnow
+
+
+@cache
+def _inbound_insert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id of an inbound message, built once per dialect
+    on the table, not the ORM class (every answer runs it: the ORM's bulk path costs more)."""
+    table = Message.__table__
+    insert_ = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert_.on_conflict_do_nothing(
+        index_elements=["channel", "direction", "provider_message_id"]
+    ).returning(table.c.id)
 
 
 class MessageRepository:
@@ -30,22 +43,18 @@ class MessageRepository:
         contact_id: int | None = None,
     ) -> int | None:
         """Store an inbound message; None when this provider id was stored before (redelivery)."""
-        stmt = (
-            upsert_insert(self.session, Message)
-            .values(
-                channel=channel,
-                direction="in",
-                address=address,
-                provider_message_id=provider_message_id,
-                text=text,
-                created_at=received_at,
-                invitation_id=invitation_id,
-                contact_id=contact_id,
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_message_id"])
-            .returning(Message.id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        values = {
+            "channel": channel,
+            "direction": "in",
+            "address": address,
+            "provider_message_id": provider_message_id,
+            "text": text,
+            "created_at": received_at,
+            "invitation_id": invitation_id,
+            "contact_id": contact_id,
+        }
+        stmt = _inbound_insert(self.session.bind.dialect.name)
+        return (await self.session.execute(stmt, values)).scalar_one_or_none()
 
     async def add_outbound_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Store many outbound messages in one round trip (the dispatcher's chunks)."""
@@ -100,6 +109,22 @@ class MessageRepository:
         stmt = select(Message).where(Message.invitation_id == invitation_id).order_by(Message.id)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def opt_outs_of(self, contact_id: int) -> Sequence[OptOut]:
+        """The contact's opt-outs, one per channel, oldest first."""
+        stmt = select(OptOut).where(OptOut.contact_id == contact_id).order_by(OptOut.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def invitations_of(self, contact_id: int, limit: int) -> list[tuple[Invitation, str]]:
+        """The contact's newest invitations, each with its survey's key."""
+        stmt = (
+            select(Invitation, SurveyRow.key)
+            .join(SurveyRow, SurveyRow.id == Invitation.survey_id)
+            .where(Invitation.contact_id == contact_id)
+            .order_by(Invitation.created_at.desc(), Invitation.id)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
+
 
 class ResponseRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -132,7 +157,11 @@ class ResponseRepository:
     async def count_for_survey(
         self, survey_id: int, *, since: datetime | None = None, until: datetime | None = None
     ) -> int:
-        stmt = select(func.count()).select_from(Response).where(Response.survey_id == survey_id)
+        stmt = (
+            select(func.count())
+            .select_from(Response)
+            .where(Response.survey_id == survey_id, counted())
+        )
         if since is not None:
             stmt = stmt.where(Response.answered_at >= since)
         if until is not None:
@@ -148,12 +177,13 @@ class ResponseRepository:
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[tuple[Response, str, str]]:
-        """Responses newest first, with the survey key and the contact's external id."""
+        """Responses newest first (none of test conversations), with the survey key and the
+        contact's external id."""
         stmt = (
             select(Response, SurveyRow.key, Contact.external_id)
             .join(SurveyRow, SurveyRow.id == Response.survey_id)
             .join(Contact, Contact.id == Response.contact_id)
-            .where(Response.survey_id == survey_id)
+            .where(Response.survey_id == survey_id, counted())
         )
         if since is not None:
             stmt = stmt.where(Response.answered_at >= since)

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import event
+
 from bot.runtime.services import Services
 from channels.base import InboundMessage
 from storage.models import InvitationStatus, Step
 from storage.uow import UnitOfWork
 from surveys.texts import builtin
 from tests.conftest import FakeClock
-from tests.support import add_survey, deliver, fire, invitation, response, say, texts
+from tests.support import (
+    add_survey,
+    deliver,
+    fire,
+    invitation,
+    response,
+    say,
+    sms_services,
+    texts,
+)
 
 
 async def started(services: Services, **survey: object) -> str:
@@ -168,3 +183,105 @@ def _pressed(services: Services, inv_id: str, score: str) -> InboundMessage:
         provider_message_id=f"press-{inv_id}-{score}",
         received_at=services.clock(),
     )
+
+
+PHONE = "+14155550123"
+
+
+@pytest.fixture
+async def sms(database_url: str, clock: FakeClock) -> AsyncIterator[Services]:
+    services, _channel = await sms_services(database_url, clock)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+async def sms_started(services: Services) -> str:
+    await add_survey(services)
+    result = await fire(services, channel="sms", contact={"external_id": "cust-1", "phone": PHONE})
+    assert await deliver(services) == 1
+    return result.invitation.id
+
+
+def texted(services: Services, text: str, sid: str) -> InboundMessage:
+    return InboundMessage(
+        channel="sms",
+        address=PHONE,
+        text=text,
+        provider_message_id=sid,
+        received_at=services.clock(),
+    )
+
+
+async def test_replies_waiting_for_one_conversation_take_turns(services: Services) -> None:
+    inv_id = await started(services)
+    async with UnitOfWork(services.sessions) as uow:
+        await uow.invitations.get(inv_id, lock=True)  # another turn of it is under way
+        score = asyncio.create_task(say(services, inv_id, "2"))
+        await asyncio.sleep(0.3)
+        comment = asyncio.create_task(say(services, inv_id, "Far too slow"))
+        await asyncio.sleep(0.3)
+        await uow.commit()
+    # The comment waited for the score's turn and sees the response that turn stored.
+    assert texts(await score) == [builtin("follow_up.negative", "en")]
+    assert texts(await comment) == [builtin("thank_you.negative", "en")]
+    stored = await response(services, inv_id)
+    assert stored is not None and (stored.score, stored.comment) == (2, "Far too slow")
+    assert (await invitation(services, inv_id)).status == InvitationStatus.COMPLETED
+
+
+async def test_texts_waiting_for_one_conversation_take_turns(sms: Services) -> None:
+    inv_id = await sms_started(sms)
+    async with UnitOfWork(sms.sessions) as uow:
+        await uow.invitations.get(inv_id, lock=True)
+        score = asyncio.create_task(sms.conversation.handle(texted(sms, "5", "SM-a")))
+        await asyncio.sleep(0.3)
+        comment = asyncio.create_task(sms.conversation.handle(texted(sms, "Great", "SM-b")))
+        await asyncio.sleep(0.3)
+        await uow.commit()
+    assert texts(await score)[0].startswith(builtin("follow_up.positive", "en"))
+    assert texts(await comment) == [builtin("thank_you.positive", "en")]
+    stored = await response(sms, inv_id)
+    assert stored is not None and (stored.score, stored.comment) == (5, "Great")
+
+
+async def test_an_answer_takes_few_statements(sms: Services) -> None:
+    """The capacity of the answer path: one read (locking the invitation) and one write per
+    answer on PostgreSQL besides BEGIN and COMMIT; SQLite adds its BEGIN and one write a row."""
+    inv_id = await sms_started(sms)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = sms.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await sms.conversation.handle(texted(sms, "2", "SM-1"))
+        at_score = len(statements)
+        await sms.conversation.handle(texted(sms, "Too slow", "SM-2"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    most = 2 if engine.dialect.name == "postgresql" else 5
+    assert (at_score, len(statements) - at_score) == (most, most)
+    async with UnitOfWork(sms.sessions) as uow:
+        transcript = await uow.messages.transcript(inv_id)
+    # Each text is stored before the replies to it (one INSERT stores both).
+    assert [m.direction for m in transcript] == ["out", "in", "out", "in", "out"]
+    assert [m.text for m in transcript if m.direction == "in"] == ["2", "Too slow"]
+    assert transcript[-1].text == builtin("thank_you.negative", "en")
+
+
+async def test_a_redelivered_text_changes_nothing_after_the_conversation_moved_on(
+    sms: Services,
+) -> None:
+    inv_id = await sms_started(sms)
+    await sms.conversation.handle(texted(sms, "2", "SM-1"))
+    again = await sms.conversation.handle(texted(sms, "2", "SM-1"))
+    assert again.duplicate and again.messages == []
+    stored = await response(sms, inv_id)
+    assert stored is not None and (stored.score, stored.comment) == (2, None)
+    assert (await invitation(sms, inv_id)).step == Step.AWAITING_COMMENT
+    async with UnitOfWork(sms.sessions) as uow:
+        assert len(await uow.messages.transcript(inv_id)) == 3  # question, score, follow-up
