@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -113,7 +115,7 @@ async def test_another_api_key_with_the_same_idempotency_key_gets_its_own_invita
     assert data["link"] != first["link"]
     assert await _contact(api, "victim") == {"email": "ana@example.com", "telegram_chat_id": None}
     # Each caller's replay finds its own invitation, not the other's.
-    assert (await api.post("/api/v1/triggers", json=TICKET)).json() == first
+    assert _same((await api.post("/api/v1/triggers", json=TICKET)).json()) == _same(first)
     again = await api.post("/api/v1/triggers", json=guess, headers=other)
     assert again.json()["invitation_id"] == data["invitation_id"]
 
@@ -126,7 +128,7 @@ async def test_a_replay_changes_nothing_and_a_different_body_is_409(
     # The contact changes in between; replaying the trigger must not change it back.
     await api.post("/api/v1/contacts", json={"external_id": "victim", "email": "new@example.com"})
     replay = await api.post("/api/v1/triggers", json=TICKET)
-    assert replay.status_code == 202 and replay.json() == first
+    assert replay.status_code == 202 and _same(replay.json()) == _same(first)
     assert (await _contact(api, "victim"))["email"] == "new@example.com"
 
     hijack = {"external_id": "victim", "email": "ana@example.com", "telegram_chat_id": 666}
@@ -169,3 +171,9 @@ async def test_a_skipped_trigger_has_no_send_at(api: httpx.AsyncClient) -> None:
     assert skipped["send_at"] is None and skipped["link"] is None
     schema = (await api.get("/openapi.json")).json()["components"]["schemas"]["TriggerOut"]
     assert "send_at" not in schema["required"]
+
+
+def _same(answer: dict[str, Any]) -> dict[str, Any]:
+    """A trigger's answer without the link's signing time (a link signed a second later differs)."""
+    link = answer.get("link")
+    return {**answer, "link": link.split(".", 1)[0] if link else link}

@@ -318,7 +318,7 @@ async def test_a_replayed_signed_event_without_a_key_changes_nothing(hooks: Hook
     hooks.clock.advance(minutes=4)  # still inside the signature's window
     for _ in range(3):
         replay = await hooks.client.post("/webhooks/events/crm", content=raw, headers=headers)
-        assert replay.status_code == 202 and replay.json() == first.json()
+        assert replay.status_code == 202 and _same(replay.json()) == _same(first.json())
     assert await hooks.stored() == {"scheduled": 1}
     # A new delivery (new timestamp, so a new signature) of the same event is a new trigger.
     fresh = await hooks.event(json.loads(raw))
@@ -361,3 +361,9 @@ async def test_a_changed_event_with_a_used_key_is_409(hooks: Hooks) -> None:
     async with UnitOfWork(hooks.services.sessions) as uow:
         contact = await uow.contacts.get_by_external_id("crm-7")
     assert contact is not None and contact.email == "ana@example.com"
+
+
+def _same(answer: dict[str, Any]) -> dict[str, Any]:
+    """A trigger's answer without the link's signing time (a link signed a second later differs)."""
+    link = answer.get("link")
+    return {**answer, "link": link.split(".", 1)[0] if link else link}
