@@ -123,10 +123,14 @@ async def services_with(
 
 @asynccontextmanager
 async def app_client(
-    settings: Settings, clock: FakeClock, *, base_url: str = "http://test"
+    settings: Settings,
+    clock: FakeClock,
+    *,
+    base_url: str = "http://test",
+    channels: dict[str, Channel] | None = None,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     """The real app (lifespan run, no background loop) and a client carrying a fresh API key."""
-    app = create_app(settings, clock=clock, run_background=False)
+    app = create_app(settings, clock=clock, channels=channels, run_background=False)
     async with LifespanManager(app) as manager:
         services: Services = app.state.services
         async with UnitOfWork(services.sessions) as uow:

@@ -15,15 +15,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from bot.http.app import create_app
 from bot.invitations.helpdesk import generic_signature, zendesk_signature
 from bot.runtime.services import Services
 from bot.wiring.email_links import EmailLinks
 from channels.telegram import RateLimiter, TelegramChannel
 from storage.uow import UnitOfWork
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import FakeClock, app_client, make_settings
 from tests.standins.telegram_api import BotApiStandIn
 from tests.standins.telegram_api import text_update as telegram_text
 from tests.standins.twilio_api import inbound_sms, sign, status_callback
@@ -119,19 +117,9 @@ async def env(database_url: str, clock: FakeClock) -> AsyncIterator[Env]:
             "sms": ScriptedChannel(),
             "email": ScriptedChannel(prefix="EM"),
         }
-        app = create_app(settings, clock=clock, channels=channels, run_background=False)
-        async with LifespanManager(app) as manager:
-            services: Services = app.state.services
-            async with UnitOfWork(services.sessions) as uow:
-                _, key = await uow.api_keys.create("tests")
-                await uow.commit()
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app),
-                base_url="http://test",
-                headers={"Authorization": f"Bearer {key}"},
-            ) as client:
-                assert (await client.post("/api/v1/surveys", json=SURVEY)).status_code == 201
-                yield Env(client, services, telegram)
+        async with app_client(settings, clock, channels=channels) as (client, services):
+            assert (await client.post("/api/v1/surveys", json=SURVEY)).status_code == 201
+            yield Env(client, services, telegram)
 
 
 Request = Callable[[Env, str], Awaitable[httpx.Response]]
