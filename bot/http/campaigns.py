@@ -43,7 +43,9 @@ router = APIRouter(
     "/campaigns",
     response_model=CampaignOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ApiError, "description": "The name is taken"}},
+    responses={
+        409: {"model": ApiError, "description": "The name is taken, or the survey is archived"}
+    },
 )
 async def add_campaign(spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
     """Add a campaign: a survey, an audience filter, a cadence and an optional spread."""
@@ -52,7 +54,11 @@ async def add_campaign(spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignO
     return campaign_out(await campaigns.get(created.name))
 
 
-@router.put("/campaigns/{name}", response_model=CampaignOut)
+@router.put(
+    "/campaigns/{name}",
+    response_model=CampaignOut,
+    responses={409: {"model": ApiError, "description": "The survey is archived"}},
+)
 async def replace_campaign(name: str, spec: CampaignSpec, campaigns: CampaignsDep) -> CampaignOut:
     """Replace a campaign's spec (its name stays; fire times already past are not made up)."""
     refuse_unstorable(spec.model_dump(mode="json"))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bot.contacts.schemas import ContactIn
 from bot.errors import NotFound
 from bot.http.deps import ReadUowDep, UowDep
-from bot.http.schemas import API_ADMIN, API_ERRORS, API_SCOPES
+from bot.http.schemas import API_ADMIN, API_ERRORS, API_SCOPES, ApiError
 from bot.runtime.services import ServicesDep
 from bot.wiring.telegram import TelegramLinkOut, telegram_link
 from storage.models import InvitationStatus
@@ -102,6 +102,9 @@ async def get_contact(external_id: str, uow: ReadUowDep) -> ContactDetailOut:
     "/contacts/{external_id}/telegram-link",
     response_model=TelegramLinkOut,
     dependencies=API_ADMIN,
+    responses={
+        502: {"model": ApiError, "description": "Telegram could not be asked the bot's name"}
+    },
 )
 async def get_telegram_link(external_id: str, services: ServicesDep) -> TelegramLinkOut:
     """A `https://t.me/<bot>?start=<payload>` link that connects this contact's chat."""
