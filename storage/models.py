@@ -179,6 +179,7 @@ class Invitation(SQLModel, table=True):
         sa.Index("ix_invitation_contact_send", "contact_id", "send_at"),
         sa.Index("ix_invitation_reminder_due", "status", "remind_at"),
         sa.Index("ix_invitation_campaign_contact", "campaign_id", "contact_id"),
+        sa.Index("ix_invitation_survey_created", "survey_id", "created_at"),
     )
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=32)
@@ -346,3 +347,44 @@ class InstanceSecret(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=255)
+
+
+class CommentAnalysis(SQLModel, table=True):
+    """What the text analysis made of a response's comment, under one version of its themes.
+
+    A response whose row is missing, or carries another `version` than its survey's theme book,
+    is (re)analysed by the tagging job; its themes are in `response_theme`.
+    """
+
+    __tablename__ = "comment_analysis"
+    __table_args__ = (sa.Index("ix_comment_analysis_survey_version", "survey_id", "version"),)
+
+    response_id: int = Field(
+        sa_column=Column(
+            sa.ForeignKey("response.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+        )
+    )
+    survey_id: int = Field(foreign_key="survey.id")
+    version: str = Field(max_length=32)
+    # -1: the words are negative, 1: positive, 0: neither or mixed.
+    polarity: int = 0
+    # The score's band and the words disagree (a 9 with "slow and rude").
+    disagrees: bool = False
+    analysed_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ResponseTheme(SQLModel, table=True):
+    """One theme of one response's comment (zero or more per response)."""
+
+    __tablename__ = "response_theme"
+    __table_args__ = (sa.Index("ix_response_theme_survey_theme", "survey_id", "theme"),)
+
+    response_id: int = Field(
+        sa_column=Column(
+            sa.ForeignKey("response.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+        )
+    )
+    theme: str = Field(primary_key=True, max_length=64)
+    survey_id: int = Field(foreign_key="survey.id")

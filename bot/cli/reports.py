@@ -1,8 +1,9 @@
-"""`surveybot report`: a survey's score over a period, overall and by group, and its funnel."""
+"""`surveybot report`: a survey's score over a period, overall and by groups, compared, with its funnel."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,35 +13,120 @@ from bot.cli.common import fail, load_settings, out, run, table
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from bot.insight.filters import Filters
+
 LABELS = {"nps": "NPS", "csat": "CSAT %", "ces": "CES % agree"}
+
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="First day (YYYY-MM-DD) or ISO time")
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD) or ISO time")
+]
+ChannelOption = Annotated[
+    list[str] | None, typer.Option("--channel", help="Only this channel (repeatable: any of them)")
+]
+ReasonOption = Annotated[
+    list[str] | None, typer.Option("--reason", help="Only this picked reason (repeatable)")
+]
+BandOption = Annotated[
+    str | None,
+    typer.Option("--band", help="promoter, passive, detractor, positive, neutral or negative"),
+]
+PropertyOption = Annotated[
+    list[str] | None,
+    typer.Option("--property", help="NAME=VALUE: only responses with this property (repeatable)"),
+]
+SearchOption = Annotated[str | None, typer.Option("--search", help="Text in the comment")]
+
+
+def cli_filters(
+    from_: str | None,
+    to: str | None,
+    channel: list[str] | None,
+    reason: list[str] | None,
+    band: str | None,
+    prop: list[str] | None,
+    search: str | None,
+) -> Filters:
+    """The filters the shared options name; exits 1 with a sentence when one is wrong."""
+    from bot.errors import ServiceError
+    from bot.insight.filters import from_options
+    from bot.insight.periods import PeriodError, parse_period
+
+    try:
+        since, until = parse_period(from_, to, names=("--from", "--to"))
+        return from_options(
+            since=since,
+            until=until,
+            channels=channel or (),
+            reasons=reason or (),
+            band=band,
+            properties=prop or (),
+            text=search,
+        )
+    except PeriodError as exc:
+        fail(str(exc))
+    except ServiceError as exc:
+        fail(_option_message(exc))
+
+
+def _option_message(exc: Any) -> str:
+    """A service refusal in the CLI's words: `q` is --search, `property.x` is --property."""
+    names = {"q": "--search", "group_by": "--group-by", "compare": "--compare"}
+    field = str(exc.field or "")
+    option = names.get(field) or ("--property" if field.startswith("property") else f"--{field}")
+    message = str(exc.message)
+    return message if message.startswith(option) else f"{option}: {message}"
 
 
 def report(
     survey: Annotated[str, typer.Option("--survey", help="Survey key")],
-    from_: Annotated[
-        str | None, typer.Option("--from", help="First day (YYYY-MM-DD) or ISO time")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD) or ISO time")
-    ] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     group_by: Annotated[
-        str | None,
-        typer.Option("--group-by", help="channel, reason, month, week, day, or a property name"),
+        list[str] | None,
+        typer.Option(
+            "--group-by",
+            help="channel, reason, day, week, month, quarter, year or a property name"
+            " (repeatable: groups by each combination)",
+        ),
     ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option("--compare", help="previous: against the period of the same length before"),
+    ] = None,
+    compare_from: Annotated[
+        str | None, typer.Option("--compare-from", help="Start of the period to compare with")
+    ] = None,
+    compare_to: Annotated[
+        str | None, typer.Option("--compare-to", help="End of the period to compare with")
+    ] = None,
+    channel: ChannelOption = None,
+    reason: ReasonOption = None,
+    band: BandOption = None,
+    prop: PropertyOption = None,
+    search: SearchOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report object as JSON")
     ] = False,
 ) -> None:
-    """Score a survey over a period, overall and by group, with 95 % confidence intervals."""
+    """Score a survey over a period, overall and by groups, with 95 % intervals and the change."""
     from bot.errors import ServiceError
-    from bot.reports.scores import PeriodError, build_report, parse_period
+    from bot.insight.scores import build_report, comparison_period
     from bot.runtime.database import database
     from storage.uow import UnitOfWork
 
+    filters = cli_filters(from_, to, channel, reason, band, prop, search)
+    fields: list[str] = []
+    for value in group_by or ():
+        fields.extend(part.strip() for part in value.split(",") if part.strip())
     try:
-        since, until = parse_period(from_, to, names=("--from", "--to"))
-    except PeriodError as exc:
-        fail(str(exc))
+        against = comparison_period(
+            compare, compare_from, compare_to, filters, now=datetime.now(UTC)
+        )
+    except ServiceError as exc:
+        fail(_option_message(exc).replace("compare_from", "--compare-from"))
     settings = load_settings()
 
     async def main() -> dict[str, Any]:
@@ -50,9 +136,9 @@ def report(
                 if row is None:
                     fail(f"survey {survey!r} does not exist")
                 try:
-                    return await build_report(uow, row, since=since, until=until, group_by=group_by)
+                    return await build_report(uow, row, filters, group_by=fields, against=against)
                 except ServiceError as exc:
-                    fail(f"--group-by: {exc.message}" if exc.field == "group_by" else exc.message)
+                    fail(_option_message(exc))
                 except ValueError as exc:
                     fail(str(exc))
 
@@ -60,7 +146,12 @@ def report(
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
-    out.print(_report_table(result))
+    out.print(_report_table(result, filters))
+    if result.get("comparison"):
+        out.print(_comparison_line(result))
+    if any(g.get("small_sample") for g in result["groups"]) or result["small_sample"]:
+        out.print("n < 30: a small sample; its interval is wide, read it with care.")
+    out.print(_precision_line(result))
     out.print(_funnel_line(result["funnel"]))
 
 
@@ -77,28 +168,84 @@ def _interval(item: dict[str, Any], metric: str) -> str:
     return f"{low:.1f}–{high:.1f}" + ("" if metric == "nps" else " %")
 
 
-def _report_table(result: dict[str, Any]) -> Table:
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
+def _change(item: dict[str, Any]) -> str:
+    change = item.get("comparison")
+    if not change or change.get("difference") is None:
+        return ""
+    mark = " *" if change["significant"] else ""
+    return f"{change['difference']:+.1f}{mark}"
+
+
+def _report_table(result: dict[str, Any], filters: Filters) -> Table:
     metric = result["metric"]
-    columns = ("group", "responses", LABELS[metric], "95 % CI", "average", "note")
-    grid = table(*columns, title=f"{result['survey']} ({metric.upper()})")
-    for column in grid.columns[1:5]:
+    compared = any("comparison" in g for g in result["groups"]) or "comparison" in result
+    columns = ["group", "n", LABELS[metric], "95 % CI", "avg", "resp. rate"]
+    if compared:
+        columns.append("change")
+    columns.append("note")
+    title = f"{result['survey']} ({metric.upper()})"
+    described = filters.describe()
+    grid = table(*columns, title=f"{title}: {described}" if described else title)
+    for column in grid.columns[1:6]:
         column.justify = "right"
 
     def add(name: str, item: dict[str, Any]) -> None:
-        grid.add_row(
+        cells = [
             name,
             str(item["responses"]),
             _fmt(item["score"]),
             _interval(item, metric),
             _fmt(item["average"], 2),
-            "n < 30" if item.get("small_sample") else "",
-        )
+            _rate(item.get("response_rate")),
+        ]
+        if compared:
+            cells.append(_change(item))
+        cells.append("n < 30" if item.get("small_sample") else "")
+        grid.add_row(*cells)
 
     add("all", result)
     for group in result.get("groups", []):
-        ((field, value),) = group["group"].items()
-        add(f"{field}={'(none)' if value is None else value}", group)
+        name = ", ".join(
+            f"{field}={'(none)' if value is None else value}"
+            for field, value in group["group"].items()
+        )
+        add(name, group)
     return grid
+
+
+def _comparison_line(result: dict[str, Any]) -> str:
+    comparison = result["comparison"]
+    period = comparison["period"]
+    previous = comparison["previous"]
+    unit = " points" if result["metric"] == "nps" else " % points"
+    if comparison["difference"] is None:
+        return f"change: no responses to compare with ({period['from']} to {period['to']})"
+    verdict = "significant" if comparison["significant"] else "not significant"
+    low, high = comparison["interval"]
+    return (
+        f"change against {period['from'][:10]}…{period['to'][:10]}"
+        f" (score {_fmt(previous['score'])}, n {previous['responses']}):"
+        f" {comparison['difference']:+.1f}{unit} (95 % CI {low:+.1f} to {high:+.1f}),"
+        f" {comparison['test']} p = {comparison['p_value']:.3f}, {verdict} at 95 %"
+        " (* marks significant changes in the table)"
+    )
+
+
+def _precision_line(result: dict[str, Any]) -> str:
+    needed = result["n_needed"]
+    if needed["more"] == 0:
+        return (
+            f"precision: a margin of error of {needed['margin']:.0f} points reached"
+            f" ({result['responses']} responses)"
+        )
+    return (
+        f"precision: {needed['more']} more responses would bring the margin of error down to"
+        f" {needed['margin']:.0f} points ({needed['responses']} in all)"
+    )
 
 
 def _funnel_line(funnel: dict[str, Any]) -> str:
@@ -109,8 +256,9 @@ def _funnel_line(funnel: dict[str, Any]) -> str:
         f"funnel: {funnel['triggered']} triggered → {skipped} skipped"
         + (f" ({reasons})" if reasons else "")
         + f", {funnel['pending']} pending, {funnel['cancelled']} cancelled,"
-        f" {funnel['failed']} failed → {funnel['sent']} sent ({funnel['reminded']} reminded,"
-        f" {funnel['opened']} opened) → {funnel['answered']} answered"
-        f" ({funnel['answered_after_reminder']} after a reminder), {funnel['completed']} completed;"
+        f" {funnel['failed']} failed → {funnel['sent']} sent ({funnel['delivered']} delivered,"
+        f" {funnel['reminded']} reminded, {funnel['opened']} opened) → {funnel['answered']}"
+        f" answered ({funnel['answered_after_reminder']} after a reminder,"
+        f" {funnel['commented']} with a comment), {funnel['completed']} completed;"
         f" response rate {'—' if rate is None else f'{rate * 100:.1f} %'}"
     )

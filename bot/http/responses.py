@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from bot.http.deps import ReadUowDep
 from bot.http.schemas import API_ERRORS, API_SCOPES
-from bot.reports.scores import find_survey, period
+from bot.insight.scores import find_survey, period
 
 router = APIRouter(
     prefix="/api/v1", dependencies=API_SCOPES, responses=API_ERRORS, tags=["responses"]

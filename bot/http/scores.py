@@ -1,70 +1,19 @@
-"""/api/v1/surveys/{key}/scores: the report object, overall and by group, with the funnel."""
+"""/api/v1/surveys/{key}/scores: the report object, overall and by groups, compared, with the funnel."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
 
-from bot.errors import Unprocessable
 from bot.http.deps import ReadUowDep
+from bot.http.insight_params import FILTER_DESCRIPTION, GroupBy, filters_from, group_fields
+from bot.http.insight_schemas import ReportOut
 from bot.http.schemas import API_ERRORS, API_SCOPES
-from bot.reports.scores import build_report, find_survey, period
+from bot.insight.scores import build_report, comparison_period, find_survey
+from bot.runtime.services import ServicesDep
 
 router = APIRouter(prefix="/api/v1", dependencies=API_SCOPES, responses=API_ERRORS, tags=["scores"])
-
-
-class ScoreFields(BaseModel):
-    """The scoring fields shared by the whole report and each group."""
-
-    metric: str
-    responses: int
-    score: float | None = Field(description="CSAT/CES % positive, or NPS -100..100; unrounded")
-    average: float | None
-    margin_of_error: float | None = Field(description="95 % half-width, in the score's units")
-    interval: tuple[float, float] | None = Field(description="95 % interval (Wilson for CSAT/CES)")
-    small_sample: bool = Field(description="true below 30 responses")
-    distribution: dict[str, int]
-    promoters: int | None = Field(default=None, description="NPS only")
-    passives: int | None = Field(default=None, description="NPS only")
-    detractors: int | None = Field(default=None, description="NPS only")
-    positive: int | None = Field(default=None, description="CSAT and CES only")
-
-
-class GroupReport(ScoreFields):
-    group: dict[str, str | None]
-
-
-class Period(BaseModel):
-    from_: str | None = Field(alias="from")
-    to: str | None
-
-
-class Funnel(BaseModel):
-    """Invitations created in the period, from trigger to answer (reminders included)."""
-
-    triggered: int
-    skipped: dict[str, int] = Field(description="Skipped at trigger time, by reason")
-    cancelled: int
-    failed: int
-    pending: int = Field(description="Scheduled or being sent")
-    sent: int
-    reminded: int = Field(description="Sent at least one reminder")
-    opened: int = Field(description="Opened the chat page in a browser (web and email)")
-    answered: int = Field(description="Gave a score")
-    answered_after_reminder: int
-    completed: int = Field(description="Finished the conversation")
-    response_rate: float | None = Field(description="answered / sent")
-
-
-class ReportOut(ScoreFields):
-    """The report object of /api/v1/surveys/{key}/scores and `surveybot report --json`."""
-
-    survey: str
-    period: Period
-    groups: list[GroupReport]
-    funnel: Funnel
 
 
 @router.get(
@@ -72,23 +21,32 @@ class ReportOut(ScoreFields):
     response_model=ReportOut,
     response_model_exclude_unset=True,
     response_model_by_alias=True,
+    description=FILTER_DESCRIPTION,
 )
 async def scores(
     key: str,
+    request: Request,
     uow: ReadUowDep,
+    services: ServicesDep,
     from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD or ISO 8601")] = None,
     to: Annotated[str | None, Query(description="YYYY-MM-DD (inclusive) or ISO 8601")] = None,
-    group_by: Annotated[
+    group_by: GroupBy = None,
+    compare: Annotated[
         str | None,
-        Query(description="channel, reason, month, week, day, or a property some response has"),
+        Query(description="previous: against the period of the same length before; or none"),
     ] = None,
+    compare_from: Annotated[str | None, Query(description="start of the period to compare")] = None,
+    compare_to: Annotated[str | None, Query(description="end of the period to compare")] = None,
+    channel: Annotated[list[str] | None, Query(description="any of these channels")] = None,
+    reason: Annotated[list[str] | None, Query(description="any of these reasons")] = None,
+    band: Annotated[str | None, Query(description="promoter, passive, detractor, …")] = None,
+    q: Annotated[str | None, Query(description="text in the comment")] = None,
 ) -> dict[str, Any]:
-    """The report object: score, margin of error, interval, distribution, groups.
+    """The report object: score, interval, distribution, response rate, groups, change.
 
-    An unknown `group_by` or a `from` not before `to` is a 422 naming that parameter."""
+    A bad parameter is a 422 naming it: an unknown `group_by`, a `from` not before `to`,
+    `compare=previous` without a period, an unknown `band` or filter parameter."""
     row = await find_survey(uow, key)
-    since, until = period(from_, to)
-    try:
-        return await build_report(uow, row, since=since, until=until, group_by=group_by)
-    except ValueError as exc:
-        raise Unprocessable(str(exc), field="group_by") from exc
+    filters = filters_from(request, from_, to)
+    against = comparison_period(compare, compare_from, compare_to, filters, now=services.clock())
+    return await build_report(uow, row, filters, group_by=group_fields(group_by), against=against)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Contact, Invitation, Message, OptOut, Response, SurveyRow
-from storage.repositories.reports import counted
+from storage.repositories.dimensions import counted
 from storage.types import utcnow
 
 

@@ -1,112 +1,147 @@
-"""Counts made by the database: score histograms (GROUP BY score and a dimension) and the funnel."""
+"""Counts made by the database: score histograms by any dimensions, response rates, the funnel."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col as sa_column
 
-from storage.models import Invitation, InvitationStatus, Response
-
-COLUMNS = ("channel", "reason")  # a response's own fields; any other name is a property
-PERIODS = ("month", "week", "day")
-PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+from storage.models import Contact, Invitation, InvitationStatus, Response, ResponseTheme
+from storage.repositories.dimensions import (
+    FIELDS,
+    PERIODS,
+    PROPERTY_NAME,
+    Selection,
+    count_if,
+    invitation_dimension,
+    invitation_filters,
+    response_dimension,
+    response_filters,
+    response_property,
+)
 
 Histogram = dict[int, int]
+GroupKey = tuple[str | None, ...]
 
 
-def counted() -> Any:
-    """Responses that count: not answers to a test conversation (`surveybot try`)."""
-    test = select(Invitation.id).where(
-        Invitation.id == Response.invitation_id, sa_column(Invitation.test).is_(True)
-    )
-    return ~test.exists()
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Invitations created in a period that went out, and how many of those were answered."""
+
+    sent: int = 0
+    answered: int = 0
+
+    def __add__(self, other: Reach) -> Reach:
+        return Reach(self.sent + other.sent, self.answered + other.answered)
+
+    @property
+    def rate(self) -> float | None:
+        return self.answered / self.sent if self.sent else None
 
 
-def _day_expr(session: AsyncSession) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", Response.answered_at), "YYYY-MM-DD")
-    return func.strftime("%Y-%m-%d", Response.answered_at)
-
-
-def _fold_period(day: str, period: str) -> str:
-    parsed = date.fromisoformat(day)
-    if period == "month":
-        return f"{parsed.year:04d}-{parsed.month:02d}"
-    if period == "week":
-        year, week, _ = parsed.isocalendar()
-        return f"{year:04d}-W{week:02d}"
-    return day
-
-
-def _group_expr(session: AsyncSession, group_by: str) -> Any:
-    if group_by == "channel":
-        return Response.channel
-    if group_by == "reason":
-        return Response.reason
-    if group_by in PERIODS:
-        return _day_expr(session)
-    if not PROPERTY_NAME.match(group_by):
-        raise ValueError(
-            f"cannot group by {group_by!r}: use {', '.join(COLUMNS + PERIODS)} or a property name"
-        )
-    return _property(group_by)
-
-
-def _property(name: str) -> Any:
-    return sa_column(Response.properties)[name].as_string()
+def _key(values: Sequence[Any]) -> GroupKey:
+    return tuple(None if value is None else str(value) for value in values)
 
 
 class ReportRepository:
-    """The counts behind a score report; bot.reports turns them into metrics."""
+    """The counts behind score reports, themes and the dashboard; bot.insight turns them into
+    metrics."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
     async def histograms(
-        self,
-        survey_id: int,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        group_by: str | None = None,
-    ) -> tuple[Histogram, dict[str | None, Histogram]]:
-        """The survey's overall histogram and, with `group_by`, one histogram per group value."""
-        filters = [Response.survey_id == survey_id, counted()]
-        if since is not None:
-            filters.append(Response.answered_at >= since)
-        if until is not None:
-            filters.append(Response.answered_at < until)
+        self, selection: Selection, group_by: Sequence[str] = ()
+    ) -> tuple[Histogram, dict[GroupKey, Histogram]]:
+        """The selection's histogram and, with `group_by`, one per combination of values."""
+        where = response_filters(selection)
         total: Histogram = defaultdict(int)
-        groups: dict[str | None, Histogram] = defaultdict(lambda: defaultdict(int))
-        if group_by is None:
-            stmt = select(Response.score, func.count()).where(*filters).group_by(Response.score)
+        if not group_by:
+            stmt = select(Response.score, func.count()).where(*where).group_by(Response.score)
             for score, count in (await self.session.execute(stmt)).all():
                 total[score] += count
             return dict(total), {}
-        key = _group_expr(self.session, group_by).label("g")
+        keys = [
+            response_dimension(self.dialect, name).label(f"g{i}") for i, name in enumerate(group_by)
+        ]
         stmt = (
-            select(key, Response.score, func.count()).where(*filters).group_by(key, Response.score)
+            select(*keys, Response.score, func.count())
+            .where(*where)
+            .group_by(*keys, Response.score)
         )
-        for value, score, count in (await self.session.execute(stmt)).all():
-            if value is not None and group_by in PERIODS:
-                value = _fold_period(str(value), group_by)
-            elif value is not None:
-                value = str(value)
+        groups: dict[GroupKey, Histogram] = defaultdict(lambda: defaultdict(int))
+        for row in (await self.session.execute(stmt)).all():
+            *values, score, count = row
             total[score] += count
-            groups[value][score] += count
+            groups[_key(values)][score] += count
         return dict(total), {k: dict(v) for k, v in groups.items()}
+
+    async def reach(
+        self, selection: Selection, group_by: Sequence[str] = ()
+    ) -> tuple[Reach, dict[GroupKey, Reach]] | None:
+        """Sent and answered invitations created in the period, in total and per group; None
+        when the selection or a dimension is about the answer (reason, band, text, theme)."""
+        if selection.about_answers:
+            return None
+        dims = [invitation_dimension(self.dialect, name) for name in group_by]
+        if any(dim is None for dim in dims):
+            return None
+        keys = [dim.label(f"g{i}") for i, dim in enumerate(dims)]
+        sent = sa_column(Invitation.sent_at).is_not(None)
+        answered = sa_column(Response.id).is_not(None)
+        stmt = (
+            select(*keys, count_if(sent), count_if(sent & answered))
+            .outerjoin(Response, Response.invitation_id == Invitation.id)
+            .where(*invitation_filters(selection))
+        )
+        if _needs_contact(group_by, selection):
+            stmt = stmt.join(Contact, Contact.id == Invitation.contact_id)
+        if keys:
+            stmt = stmt.group_by(*keys)
+        total = Reach()
+        groups: dict[GroupKey, Reach] = {}
+        for row in (await self.session.execute(stmt)).all():
+            *values, sent_count, answered_count = row
+            counts = Reach(int(sent_count), int(answered_count))
+            total += counts
+            if keys:
+                groups[_key(values)] = counts
+        return total, groups
+
+    async def theme_histograms(self, selection: Selection) -> dict[str, Histogram]:
+        """Per theme, the histogram of the selected responses whose comment carries it."""
+        stmt = (
+            select(ResponseTheme.theme, Response.score, func.count())
+            .join(Response, Response.id == ResponseTheme.response_id)
+            .where(ResponseTheme.survey_id == selection.survey_id, *response_filters(selection))
+            .group_by(ResponseTheme.theme, Response.score)
+        )
+        themes: dict[str, Histogram] = defaultdict(dict)
+        for theme, score, count in (await self.session.execute(stmt)).all():
+            themes[theme][score] = count
+        return dict(themes)
+
+    async def commented(self, selection: Selection) -> int:
+        """How many of the selected responses have a comment."""
+        stmt = select(func.count()).where(
+            *response_filters(selection), sa_column(Response.comment).is_not(None)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def has_property(self, survey_id: int, name: str) -> bool:
         """Whether any response of the survey has this property (stops at the first)."""
         stmt = (
             select(Response.id)
-            .where(Response.survey_id == survey_id, _property(name).is_not(None))
+            .where(Response.survey_id == survey_id, response_property(name).is_not(None))
             .limit(1)
         )
         return (await self.session.execute(stmt)).first() is not None
@@ -114,7 +149,7 @@ class ReportRepository:
     async def property_names(self, survey_id: int, limit: int = 30) -> list[str]:
         """The property names the survey's responses have, in order (at most `limit`)."""
         key: Any
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.dialect == "postgresql":
             key = func.jsonb_object_keys(Response.properties).label("key")
             stmt = select(key).where(Response.survey_id == survey_id)
         else:
@@ -127,42 +162,48 @@ class ReportRepository:
                 .where(Response.survey_id == survey_id)
             )
         rows = await self.session.execute(stmt.distinct().order_by(key).limit(limit))
-        return [str(name) for name in rows.scalars()]
+        return [str(name) for name in rows.scalars() if PROPERTY_NAME.match(str(name))]
 
-    async def funnel(
-        self,
-        survey_id: int,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> dict[str, Any]:
+    async def values(self, survey_id: int, name: str, limit: int = 100) -> list[str]:
+        """The distinct values of a field or property among the survey's responses (sorted)."""
+        expr = response_dimension(self.dialect, name)
+        stmt = (
+            select(expr)
+            .where(Response.survey_id == survey_id, expr.is_not(None))
+            .distinct()
+            .order_by(expr)
+            .limit(limit)
+        )
+        return [str(value) for value in (await self.session.execute(stmt)).scalars()]
+
+    async def funnel(self, selection: Selection) -> dict[str, Any]:
         """Invitations created in the period, from trigger to answer, counted in one query."""
-        filters = [Invitation.survey_id == survey_id, sa_column(Invitation.test).is_(False)]
-        if since is not None:
-            filters.append(Invitation.created_at >= since)
-        if until is not None:
-            filters.append(Invitation.created_at < until)
-
-        def count_if(condition: Any) -> Any:
-            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
+        sent = Invitation.sent_at.is_not(None)
         answered = Response.id.is_not(None)
+        # Where the provider reports delivery (SMS) only confirmed ones count; elsewhere a send
+        # the provider accepted is as far as anyone can know.
+        delivered = sent & func.coalesce(Invitation.delivery_status, "delivered").in_(
+            ("delivered", "read")
+        )
         stmt = (
             select(
                 Invitation.status,
                 Invitation.skip_reason,
                 func.count(),
-                count_if(Invitation.sent_at.is_not(None)),
+                count_if(sent),
+                count_if(delivered),
                 count_if(Invitation.reminders_sent > 0),
                 count_if(Invitation.opened_at.is_not(None)),
                 count_if(answered),
                 count_if(answered & (Invitation.reminders_sent > 0)),
+                count_if(answered & sa_column(Response.comment).is_not(None)),
             )
             .outerjoin(Response, Response.invitation_id == Invitation.id)
-            .where(*filters)
+            .where(*invitation_filters(selection))
             .group_by(Invitation.status, Invitation.skip_reason)
         )
-        status = InvitationStatus
+        if _needs_contact((), selection):
+            stmt = stmt.join(Contact, Contact.id == Invitation.contact_id)
         result: dict[str, Any] = {
             "triggered": 0,
             "skipped": {},
@@ -170,25 +211,35 @@ class ReportRepository:
             "failed": 0,
             "pending": 0,
             "sent": 0,
+            "delivered": 0,
             "reminded": 0,
             "opened": 0,
             "answered": 0,
             "answered_after_reminder": 0,
+            "commented": 0,
             "completed": 0,
         }
-        for state, reason, total, sent, reminded, opened, got, after in (
-            await self.session.execute(stmt)
-        ).all():
+        status = InvitationStatus
+        for row in (await self.session.execute(stmt)).all():
+            state, reason, total, *counts = row
             result["triggered"] += total
-            result["sent"] += sent
-            result["reminded"] += reminded
-            result["opened"] += opened
-            result["answered"] += got
-            result["answered_after_reminder"] += after
+            for name, count in zip(
+                (
+                    "sent",
+                    "delivered",
+                    "reminded",
+                    "opened",
+                    "answered",
+                    "answered_after_reminder",
+                    "commented",
+                ),
+                counts,
+                strict=True,
+            ):
+                result[name] += int(count)
             if state == status.SKIPPED:
-                result["skipped"][reason or "other"] = (
-                    result["skipped"].get(reason or "other", 0) + total
-                )
+                why = reason or "other"
+                result["skipped"][why] = result["skipped"].get(why, 0) + total
             elif state == status.CANCELLED:
                 result["cancelled"] += total
             elif state == status.FAILED:
@@ -201,3 +252,9 @@ class ReportRepository:
             round(result["answered"] / result["sent"], 4) if result["sent"] else None
         )
         return result
+
+
+def _needs_contact(group_by: Sequence[str], selection: Selection) -> bool:
+    """Whether invitation properties must be read beside the contact's (a join)."""
+    names = set(group_by) | {name for name, _ in selection.properties}
+    return any(name not in FIELDS + PERIODS for name in names)

@@ -13,7 +13,6 @@ from surveys.scoring import (
     ScoreSummary,
     compare_periods,
     merge_histograms,
-    nps_margin,
     sample_size,
     summarize,
     wilson_interval,
@@ -65,22 +64,26 @@ def test_ces_on_1_to_7_counts_5_and_up() -> None:
 # --- margins against known values --------------------------------------------------------------
 
 
-def test_nps_margin_p50_d20_n400_is_7_7() -> None:
-    assert round(nps_margin(0.5, 0.2, 400), 1) == 7.7
-    assert round(nps_margin(0.5, 0.2, 400, z=1.96), 1) == 7.7
-    expected = 100 * Z95 * math.sqrt((0.7 - 0.3**2) / 400)
-    assert nps_margin(0.5, 0.2, 400) == pytest.approx(expected, abs=TIGHT)
-
-
-def test_nps_summary_margin_and_interval() -> None:
-    summary = nps({10: 200, 8: 120, 0: 80})
-    assert summary.score == pytest.approx(30.0, abs=TIGHT)
-    assert summary.margin_of_error is not None
-    assert round(summary.margin_of_error, 1) == 7.7
+def test_nps_adjusted_wald_interval_n100_p50_d20_is_14_05_to_44_20() -> None:
+    summary = nps({10: 50, 8: 30, 0: 20})
+    assert summary.score == pytest.approx(30.0, abs=TIGHT)  # the score itself stays plain
     assert summary.interval is not None
+    assert (round(summary.interval[0], 2), round(summary.interval[1], 2)) == (14.05, 44.20)
+    assert summary.interval_method == "adjusted-wald"
+    # The margin is the adjusted interval's half-width: n′ = 103, p′ = 50.75/103, d′ = 20.75/103.
+    p, d = 50.75 / 103, 20.75 / 103
+    assert summary.margin_of_error == pytest.approx(
+        100 * Z95 * math.sqrt((p + d - (p - d) ** 2) / 103), abs=TIGHT
+    )
+
+
+def test_nps_adjusted_interval_is_centred_on_the_adjusted_score() -> None:
+    summary = nps({10: 200, 8: 120, 0: 80})
+    assert summary.interval is not None and summary.margin_of_error is not None
+    p, d = 200.75 / 403, 80.75 / 403
     low, high = summary.interval
-    assert low == pytest.approx(30.0 - summary.margin_of_error, abs=TIGHT)
-    assert high == pytest.approx(30.0 + summary.margin_of_error, abs=TIGHT)
+    assert (low + high) / 2 == pytest.approx(100 * (p - d), abs=TIGHT)
+    assert round(summary.margin_of_error, 1) == 7.6  # near the plain Wald ±7.7 at n 400
 
 
 def test_wilson_080_n100() -> None:
@@ -129,15 +132,18 @@ def test_zero_responses() -> None:
     assert csat({}).positive == 0
 
 
-def test_all_promoters_has_no_margin() -> None:
+def test_all_promoters_still_has_an_honest_interval() -> None:
+    # Plain Wald says ±0 here; the adjusted-Wald interval admits that 50 answers are not certainty.
     summary = nps({10: 40, 9: 10})
     assert summary.score == pytest.approx(100.0, abs=TIGHT)
-    assert summary.margin_of_error == pytest.approx(0.0, abs=TIGHT)
-    assert summary.interval == pytest.approx((100.0, 100.0), abs=TIGHT)
+    assert summary.interval is not None
+    low, high = summary.interval
+    assert high == 100.0
+    assert 80.0 < low < 90.0
 
 
 def test_nps_interval_is_clipped_to_the_scale() -> None:
-    summary = nps({10: 4, 0: 1})
+    summary = nps({10: 2})  # 40 ± 64 around the adjusted score
     assert summary.interval is not None
     assert summary.interval[1] == 100.0
     assert -100.0 <= summary.interval[0]
@@ -155,7 +161,9 @@ def test_one_response() -> None:
 
     detractor = nps({0: 1})
     assert detractor.score == pytest.approx(-100.0, abs=TIGHT)
-    assert detractor.margin_of_error == pytest.approx(0.0, abs=TIGHT)
+    assert detractor.interval is not None
+    assert detractor.interval[0] < -90.0 and detractor.interval[1] > 0.0  # one answer says little
+    assert detractor.average_interval is None  # no spread from one answer
 
 
 def test_distribution_is_zero_filled_over_the_scale() -> None:
@@ -199,6 +207,9 @@ def test_as_dict_for_nps() -> None:
         "average",
         "margin_of_error",
         "interval",
+        "interval_method",
+        "average_interval",
+        "n_needed",
         "small_sample",
         "distribution",
         "promoters",
@@ -221,6 +232,9 @@ def test_as_dict_for_csat_and_ces() -> None:
             "average",
             "margin_of_error",
             "interval",
+            "interval_method",
+            "average_interval",
+            "n_needed",
             "small_sample",
             "distribution",
             "positive",
@@ -255,13 +269,6 @@ def test_wilson_extremes_stay_within_0_and_1() -> None:
         wilson_interval(11, 10)
 
 
-def test_nps_margin_rejects_impossible_shares() -> None:
-    with pytest.raises(ValueError):
-        nps_margin(0.7, 0.5, 100)
-    with pytest.raises(ValueError):
-        nps_margin(0.5, 0.2, 0)
-
-
 # --- comparing periods -------------------------------------------------------------------------
 
 
@@ -275,16 +282,51 @@ def test_compare_csat_two_proportion_z_test() -> None:
     assert change.significant is True
 
 
-def test_compare_nps_unpooled() -> None:
+def test_compare_nps_adjusted_wald() -> None:
     before = nps({10: 40, 8: 30, 3: 30})  # NPS 10
     after = nps({10: 50, 8: 30, 3: 20})  # NPS 30
-    v1 = 0.4 + 0.3 - 0.1**2
-    v2 = 0.5 + 0.2 - 0.3**2
-    z = 0.2 / math.sqrt(v1 / 100 + v2 / 100)
+
+    def adjusted(promoters: int, detractors: int, n: int) -> tuple[float, float]:
+        p, d = (promoters + 0.75) / (n + 3), (detractors + 0.75) / (n + 3)
+        return p - d, math.sqrt((p + d - (p - d) ** 2) / (n + 3))
+
+    (nps1, se1), (nps2, se2) = adjusted(40, 30, 100), adjusted(50, 20, 100)
+    z = (nps2 - nps1) / math.sqrt(se1**2 + se2**2)
     change = compare_periods(before, after)
-    assert change.difference == pytest.approx(20.0, abs=TIGHT)
+    assert change.test == "adjusted-Wald z-test"
+    assert change.difference == pytest.approx(20.0, abs=TIGHT)  # the plain NPS change
     assert change.z == pytest.approx(z, abs=TIGHT)
-    assert change.significant is (change.p_value is not None and change.p_value < 0.05)
+    assert change.p_value == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), abs=TIGHT)
+    assert change.significant is False  # p ≈ 0.16: twenty points on 100 answers each is noise
+    assert change.interval is not None
+    half = Z95 * math.sqrt(se1**2 + se2**2) * 100
+    assert change.interval == pytest.approx(
+        (100 * (nps2 - nps1) - half, 100 * (nps2 - nps1) + half), abs=TIGHT
+    )
+
+
+def test_compare_csat_newcombe_interval_contains_the_difference() -> None:
+    # Newcombe (1998) Table II, example (a): 56/70 − 48/80, method 10 gives 0.0524 to 0.3339.
+    change = compare_periods(csat({5: 48, 1: 32}), csat({5: 56, 1: 14}))
+    assert change.test == "two-proportion z-test"
+    assert change.interval is not None
+    low, high = change.interval
+    assert (round(low, 2), round(high, 2)) == (5.24, 33.39)
+    assert low < change.difference < high
+
+
+def test_compare_means_with_welch() -> None:
+    change = compare_periods(csat({5: 6, 4: 2, 1: 2}), csat({5: 2, 3: 4, 2: 4}))
+    assert change.average is not None
+    from scipy import stats
+
+    before = [5] * 6 + [4] * 2 + [1] * 2
+    after = [5] * 2 + [3] * 4 + [2] * 4
+    expected = stats.ttest_ind(after, before, equal_var=False)
+    assert change.average.name == "Welch t-test"
+    assert change.average.statistic == pytest.approx(expected.statistic, rel=1e-9)
+    assert change.average.p_value == pytest.approx(expected.pvalue, rel=1e-9)
+    assert change.average.difference == pytest.approx(3.0 - 4.0, abs=TIGHT)
 
 
 def test_compare_small_change_is_not_significant() -> None:
@@ -295,6 +337,7 @@ def test_compare_small_change_is_not_significant() -> None:
 
 def test_compare_without_responses() -> None:
     assert compare_periods(csat({}), csat({5: 3})) == PeriodChange(None, None, None, False)
+    assert compare_periods(csat({}), csat({5: 3})).as_dict()["average"] is None
 
 
 def test_compare_identical_extremes_is_no_change() -> None:
@@ -316,3 +359,37 @@ def test_compare_nps_opposite_extremes_stays_finite() -> None:
 def test_compare_different_metrics_raises() -> None:
     with pytest.raises(ValueError):
         compare_periods(csat({5: 1}), nps({10: 1}))
+
+
+# --- the t distribution, against scipy ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("df", [1, 2, 3.7, 5, 10, 29, 100, 1000])
+def test_t_quantile_and_tail_match_scipy(df: float) -> None:
+    from scipy import stats
+
+    from surveys.statistics import t_quantile, t_sf
+
+    assert t_quantile(0.975, df) == pytest.approx(stats.t.ppf(0.975, df), rel=1e-9)
+    for t in (0.0, 0.5, 2.0, 10.0):
+        assert t_sf(t, df) == pytest.approx(stats.t.sf(t, df), rel=1e-9, abs=1e-15)
+
+
+def test_mean_interval_is_the_t_interval() -> None:
+    summary = csat({5: 3, 4: 1, 2: 1})  # mean 4.2, s² = 1.7
+    assert summary.average_interval is not None
+    half = 2.7764451051977987 * math.sqrt(1.7 / 5)  # t(0.975, 4)
+    low, high = summary.average_interval
+    assert (low, high) == pytest.approx((4.2 - half, 4.2 + half), abs=1e-9)
+
+
+def test_responses_needed_for_five_points() -> None:
+    # CSAT at 80 % positive: 1.96² · 0.8 · 0.2 / 0.05² = 245.9 → 246 (FACTS.md).
+    at_80 = csat({5: 80, 1: 20})
+    assert at_80.responses_needed == 246
+    assert at_80.more_needed == 146
+    assert at_80.as_dict()["n_needed"] == {"margin": 5.0, "responses": 246, "more": 146}
+    # NPS worst case without answers: 1.96² · 1 / 0.05² − 3 ≈ 1 534.
+    assert nps({}).responses_needed == 1534
+    # NPS at 50 % promoters and 20 % detractors: s² = 0.61 → 1.96² · 0.61 / 0.0025 − 3 ≈ 935.
+    assert nps({10: 50, 8: 30, 0: 20}).responses_needed == 935

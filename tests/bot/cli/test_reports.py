@@ -105,7 +105,7 @@ def test_unknown_group_and_backwards_period_are_refused(
     code, _, err = invoke(loaded, "report", "--survey", "support-csat", "--group-by", "agnet")
     assert code == 1
     assert "--group-by: cannot group by 'agnet'" in err
-    assert "group by channel, reason, month, week, day or a property: agent" in err
+    assert "group by channel, reason, day, week, month, quarter, year or a property: agent" in err
     code, _, err = invoke(
         loaded, "report", "--survey", "support-csat", "--from", "2026-02-01", "--to", "2026-01-31"
     )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.errors import Unprocessable
-from bot.reports.scores import build_report
+from bot.insight.scores import build_report
 from bot.runtime.services import Services
 from storage.uow import UnitOfWork
 from tests.conftest import FakeClock
@@ -45,10 +45,12 @@ async def test_the_funnel_counts_each_stage(database_url: str, clock: FakeClock)
             "failed": 0,
             "pending": 0,
             "sent": 5,
+            "delivered": 5,
             "reminded": 4,
             "opened": 0,
             "answered": 2,
             "answered_after_reminder": 1,
+            "commented": 1,
             "completed": 1,
             "response_rate": 0.4,
         }
@@ -78,27 +80,27 @@ async def test_group_by_reason_and_unknown_names(services: Services) -> None:
     await _answered(services, "Ana", "1", "1")  # score 1, reason "Slow reply"
     await _answered(services, "Ben", "2", "2")  # score 2, reason "Not solved"
     await _answered(services, None, "5")  # no reason asked after a high score, no agent
-    by_reason = await report_of(services, "support-csat", group_by="reason")
+    by_reason = await report_of(services, "support-csat", group_by=("reason",))
     assert [(g["group"]["reason"], g["responses"]) for g in by_reason["groups"]] == [
         ("Not solved", 1),
         ("Slow reply", 1),
         (None, 1),
     ]
-    by_agent = await report_of(services, "support-csat", group_by="agent")
+    by_agent = await report_of(services, "support-csat", group_by=("agent",))
     assert [g["group"]["agent"] for g in by_agent["groups"]] == ["Ana", "Ben", None]
     for unknown in ("agnet", "no such field!"):
         with pytest.raises(Unprocessable) as refused:
-            await report_of(services, "support-csat", group_by=unknown)
+            await report_of(services, "support-csat", group_by=(unknown,))
         assert refused.value.field == "group_by"
         assert refused.value.message.startswith(f"cannot group by {unknown!r}")
-        assert "channel, reason, month, week, day or a property: agent" in refused.value.message
+        assert "channel, reason, day, week, month, quarter, year or a property: agent" in refused.value.message
 
 
 async def test_a_survey_without_properties_lists_the_fields(services: Services) -> None:
     await add_survey(services)
     with pytest.raises(Unprocessable) as refused:
-        await report_of(services, "support-csat", group_by="agent")
-    assert "group by channel, reason, month, week, day (no response has properties)" in (
+        await report_of(services, "support-csat", group_by=("agent",))
+    assert "group by channel, reason, day, week, month, quarter, year (no response has properties)" in (
         refused.value.message
     )
 
