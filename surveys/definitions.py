@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from surveys.quiet_hours import Window
-from surveys.texts import placeholders_in
+from surveys.texts import normalize_locale, placeholders_in
 
 LocalizedText = str | dict[str, str]
 """A plain string, or a mapping of locale → string."""
@@ -59,6 +60,15 @@ Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 # The names texts.render fills: "{agent}" in a text, `agent` here.
 PlaceholderName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 
+# Checked by Survey._themes rather than by a Field pattern, so that a bad name gets a sentence.
+ThemeName = str
+ThemeTerms = list[str] | dict[str, list[str]]
+"""A theme's keywords or example comments: one list for any language, or locale → list."""
+_THEME_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+MAX_THEMES = 30
+MAX_THEME_TERMS = 50
+MAX_THEME_TERM_LENGTH = 200
+
 
 class ScaleLabels(BaseModel):
     """Words shown at the two ends of the scale ("Not at all likely" … "Extremely likely")."""
@@ -101,6 +111,8 @@ class Survey(BaseModel):
     quiet_hours: dict[str, tuple[str, str] | None] | None = None
     # What a {placeholder} shows when neither the trigger's nor the contact's properties fill it.
     placeholders: dict[PlaceholderName, LocalizedText] = Field(default_factory=dict)
+    # Only bot.insight.themes reads these; the domain keeps them well-formed and bounded.
+    themes: dict[ThemeName, ThemeTerms] = Field(default_factory=dict)
 
     _uses: frozenset[str] = PrivateAttr(default=frozenset())
 
@@ -132,6 +144,30 @@ class Survey(BaseModel):
         for name, default in value.items():
             if isinstance(default, dict) and not default:
                 raise ValueError(f"{name}: give a text, or at least one locale with its text")
+        return value
+
+    @field_validator("themes")
+    @classmethod
+    def _themes(cls, value: dict[str, ThemeTerms]) -> dict[str, ThemeTerms]:
+        if len(value) > MAX_THEMES:
+            raise ValueError(f"at most {MAX_THEMES} themes, not {len(value)}")
+        for name, terms in value.items():
+            if not _THEME_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a theme name: use lower-case letters, digits, '_', '.' and '-'"
+                    " (up to 64, starting with a letter or digit), e.g. ease_of_use"
+                )
+            if isinstance(terms, list):
+                _check_terms(name, terms)
+                continue
+            if not terms:
+                raise ValueError(
+                    f"{name}: give a list of terms, or at least one locale with its list"
+                )
+            for locale, listed in terms.items():
+                if normalize_locale(locale) is None:
+                    raise ValueError(f"{name}: {locale!r} is not a locale (en, fi, zh-Hant, …)")
+                _check_terms(f"{name}: {locale}", listed)
         return value
 
     def reminder_delay(self, number: int) -> float:
@@ -280,6 +316,19 @@ _ALL_BANDS: tuple[Band, ...] = (
     "passive",
     "promoter",
 )
+
+
+def _check_terms(where: str, terms: list[str]) -> None:
+    """Refuse a theme's list of terms that is empty, too long, or holds a blank or huge term."""
+    if not 1 <= len(terms) <= MAX_THEME_TERMS:
+        raise ValueError(f"{where}: give 1 to {MAX_THEME_TERMS} terms, not {len(terms)}")
+    for term in terms:
+        if not term.strip():
+            raise ValueError(f"{where}: a term is blank")
+        if len(term) > MAX_THEME_TERM_LENGTH:
+            raise ValueError(
+                f"{where}: {term[:30]!r}… is longer than {MAX_THEME_TERM_LENGTH} characters"
+            )
 
 
 def scale_change(old: Survey, new: Survey) -> Literal["metric", "scale"] | None:

@@ -142,3 +142,51 @@ def test_validation_errors_name_their_field_first() -> None:
             Survey.model_validate({"key": "s", "metric": "csat", **fields})
         message = caught.value.errors()[0]["msg"].removeprefix("Value error, ")
         assert message.startswith(start), message
+
+
+def test_themes_are_optional_and_take_a_list_or_lists_per_locale() -> None:
+    assert Survey.model_validate({"key": "s", "metric": "nps"}).themes == {}
+    themes = {
+        "speed": {"en": ["slow", "waited"], "fi": ["hidas", "odottaa"], "zh-Hant": ["慢"]},
+        "rudeness": ["rude", "impolite"],
+        "ease_of_use": {"pt-BR": ["fácil de usar"]},
+    }
+    survey = Survey.model_validate({"key": "s", "metric": "nps", "themes": themes})
+    assert list(survey.themes) == ["speed", "rudeness", "ease_of_use"]
+    assert survey.themes["rudeness"] == ["rude", "impolite"]
+
+
+@pytest.mark.parametrize(
+    ("themes", "message"),
+    [
+        ({"Speed Issues": ["slow"]}, "'Speed Issues' is not a theme name: use lower-case letters"),
+        ({"_speed": ["slow"]}, "'_speed' is not a theme name"),
+        ({"speed": []}, "speed: give 1 to 50 terms, not 0"),
+        ({"speed": {}}, "speed: give a list of terms, or at least one locale with its list"),
+        ({"speed": {"fi": []}}, "speed: fi: give 1 to 50 terms, not 0"),
+        ({"speed": {"en": [f"w{n}" for n in range(51)]}}, "speed: en: give 1 to 50 terms, not 51"),
+        ({"speed": ["slow", "  "]}, "speed: a term is blank"),
+        ({"speed": {"en": ["x" * 201]}}, "speed: en: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'… is longer"),
+        ({"speed": {"english please": ["slow"]}}, "speed: 'english please' is not a locale"),
+        ({f"t{n}": ["x"] for n in range(31)}, "at most 30 themes, not 31"),
+    ],
+)
+def test_bad_themes_are_refused_in_words_that_name_the_theme(
+    themes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Survey.model_validate({"key": "s", "metric": "csat", "themes": themes})
+    error = caught.value.errors()[0]
+    assert error["loc"] == ("themes",)
+    assert error["msg"].removeprefix("Value error, ").startswith(message), error["msg"]
+
+
+def test_themes_at_the_limits_are_accepted() -> None:
+    themes = {f"t{n}": {"en": ["x" * 200] * 50} for n in range(30)}
+    assert len(Survey.model_validate({"key": "s", "metric": "ces", "themes": themes}).themes) == 30
+
+
+def test_themes_of_the_wrong_shape_are_refused() -> None:
+    for themes in (["slow"], {"speed": "slow"}, {"speed": {"en": "slow"}}, {"speed": [1]}):
+        with pytest.raises(ValidationError):
+            Survey.model_validate({"key": "s", "metric": "csat", "themes": themes})
