@@ -366,6 +366,9 @@ class CommentAnalysis(SQLModel, table=True):
     )
     survey_id: int = Field(foreign_key="survey.id")
     version: str = Field(max_length=32)
+    # What was analysed: a new score or a comment of another length is analysed again.
+    score: int
+    comment_length: int
     # -1: the words are negative, 1: positive, 0: neither or mixed.
     polarity: int = 0
     # The score's band and the words disagree (a 9 with "slow and rude").

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
+    AnswerRepository,
     ApiKeyRepository,
     CampaignRepository,
     CampaignRunRepository,
@@ -20,6 +21,7 @@ from storage.repositories import (
     ReportRepository,
     ResponseRepository,
     SurveyRepository,
+    ThemeRepository,
 )
 
 
@@ -40,6 +42,8 @@ class UnitOfWork:
     campaign_runs: CampaignRunRepository
     leases: LeaseRepository
     link_claims: LinkClaimRepository
+    answers: AnswerRepository
+    themes: ThemeRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -62,6 +66,8 @@ class UnitOfWork:
         self.campaign_runs = CampaignRunRepository(self.session)
         self.leases = LeaseRepository(self.session)
         self.link_claims = LinkClaimRepository(self.session)
+        self.answers = AnswerRepository(self.session)
+        self.themes = ThemeRepository(self.session)
         return self
 
     async def __aexit__(

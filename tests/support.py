@@ -12,7 +12,7 @@ from bot.invitations.triggers import TriggerResult, trigger
 from bot.runtime.services import Services
 from bot.runtime.survey_files import load_surveys
 from channels.base import InboundMessage, OutboundMessage, SendResult
-from storage.models import Invitation, Response
+from storage.models import Contact, Invitation, Response
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey
 from tests.conftest import FakeClock, services_with
@@ -109,3 +109,30 @@ class ScriptedChannel:
         if outcome is not None:
             raise outcome
         return SendResult(provider_message_id=f"{self.prefix}{len(self.sent)}")
+
+
+async def store_responses(services: Services, survey: str, rows: list[tuple[Any, ...]]) -> None:
+    """Store answers as an import would: (answered_at, channel, plan, agent, score, reason,
+    comment) per row, each from a new contact, with `plan` and `agent` as properties."""
+    async with UnitOfWork(services.sessions) as uow:
+        row = await uow.surveys.get_by_key(survey)
+        assert row is not None and row.id is not None
+        for answered_at, channel, plan, agent, score, reason, comment in rows:
+            contact = Contact(external_id=f"stored-{next(_ids)}")
+            uow.session.add(contact)
+            await uow.flush()
+            assert contact.id is not None
+            uow.session.add(
+                Response(
+                    survey_id=row.id,
+                    contact_id=contact.id,
+                    channel=channel,
+                    score=score,
+                    reason=reason,
+                    comment=comment,
+                    answered_at=answered_at,
+                    properties={"plan": plan, "agent": agent},
+                    source="import",
+                )
+            )
+        await uow.commit()

@@ -6,7 +6,9 @@ import typer
 
 from bot.cli.apikeys import apikey_app
 from bot.cli.campaigns import campaigns_app
+from bot.cli.comments import comments, themes
 from bot.cli.contacts import contacts_app
+from bot.cli.exports import export_app
 from bot.cli.imports import import_app
 from bot.cli.invitations import invitations_app
 from bot.cli.reports import report
@@ -29,6 +31,9 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(invitations_app, name="invitations")
 app.command()(report)
+app.command()(comments)
+app.command()(themes)
+app.add_typer(export_app, name="export")
 app.command(name="try")(try_)
 
 

@@ -9,6 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.cli.common import fail, load_settings, out, run, table
+from bot.cli.insight_options import (
+    BandOption,
+    ChannelOption,
+    FromOption,
+    PropertyOption,
+    ReasonOption,
+    SearchOption,
+    ToOption,
+    cli_filters,
+    option_message,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -16,68 +27,6 @@ if TYPE_CHECKING:
     from bot.insight.filters import Filters
 
 LABELS = {"nps": "NPS", "csat": "CSAT %", "ces": "CES % agree"}
-
-FromOption = Annotated[
-    str | None, typer.Option("--from", help="First day (YYYY-MM-DD) or ISO time")
-]
-ToOption = Annotated[
-    str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD) or ISO time")
-]
-ChannelOption = Annotated[
-    list[str] | None, typer.Option("--channel", help="Only this channel (repeatable: any of them)")
-]
-ReasonOption = Annotated[
-    list[str] | None, typer.Option("--reason", help="Only this picked reason (repeatable)")
-]
-BandOption = Annotated[
-    str | None,
-    typer.Option("--band", help="promoter, passive, detractor, positive, neutral or negative"),
-]
-PropertyOption = Annotated[
-    list[str] | None,
-    typer.Option("--property", help="NAME=VALUE: only responses with this property (repeatable)"),
-]
-SearchOption = Annotated[str | None, typer.Option("--search", help="Text in the comment")]
-
-
-def cli_filters(
-    from_: str | None,
-    to: str | None,
-    channel: list[str] | None,
-    reason: list[str] | None,
-    band: str | None,
-    prop: list[str] | None,
-    search: str | None,
-) -> Filters:
-    """The filters the shared options name; exits 1 with a sentence when one is wrong."""
-    from bot.errors import ServiceError
-    from bot.insight.filters import from_options
-    from bot.insight.periods import PeriodError, parse_period
-
-    try:
-        since, until = parse_period(from_, to, names=("--from", "--to"))
-        return from_options(
-            since=since,
-            until=until,
-            channels=channel or (),
-            reasons=reason or (),
-            band=band,
-            properties=prop or (),
-            text=search,
-        )
-    except PeriodError as exc:
-        fail(str(exc))
-    except ServiceError as exc:
-        fail(_option_message(exc))
-
-
-def _option_message(exc: Any) -> str:
-    """A service refusal in the CLI's words: `q` is --search, `property.x` is --property."""
-    names = {"q": "--search", "group_by": "--group-by", "compare": "--compare"}
-    field = str(exc.field or "")
-    option = names.get(field) or ("--property" if field.startswith("property") else f"--{field}")
-    message = str(exc.message)
-    return message if message.startswith(option) else f"{option}: {message}"
 
 
 def report(
@@ -88,19 +37,26 @@ def report(
         list[str] | None,
         typer.Option(
             "--group-by",
+            metavar="FIELD",
             help="channel, reason, day, week, month, quarter, year or a property name"
             " (repeatable: groups by each combination)",
         ),
     ] = None,
     compare: Annotated[
         str | None,
-        typer.Option("--compare", help="previous: against the period of the same length before"),
+        typer.Option(
+            "--compare",
+            metavar="previous",
+            help="previous: against the period of the same length before",
+        ),
     ] = None,
     compare_from: Annotated[
-        str | None, typer.Option("--compare-from", help="Start of the period to compare with")
+        str | None,
+        typer.Option("--compare-from", metavar="DATE", help="Start of the period to compare with"),
     ] = None,
     compare_to: Annotated[
-        str | None, typer.Option("--compare-to", help="End of the period to compare with")
+        str | None,
+        typer.Option("--compare-to", metavar="DATE", help="End of the period to compare with"),
     ] = None,
     channel: ChannelOption = None,
     reason: ReasonOption = None,
@@ -126,7 +82,7 @@ def report(
             compare, compare_from, compare_to, filters, now=datetime.now(UTC)
         )
     except ServiceError as exc:
-        fail(_option_message(exc).replace("compare_from", "--compare-from"))
+        fail(option_message(exc).replace("compare_from", "--compare-from"))
     settings = load_settings()
 
     async def main() -> dict[str, Any]:
@@ -138,7 +94,7 @@ def report(
                 try:
                     return await build_report(uow, row, filters, group_by=fields, against=against)
                 except ServiceError as exc:
-                    fail(_option_message(exc))
+                    fail(option_message(exc))
                 except ValueError as exc:
                     fail(str(exc))
 

@@ -21,6 +21,7 @@ from bot.http import (
     responses,
     scores,
     surveys,
+    themes,
     triggers,
     webhooks,
 )
@@ -64,9 +65,9 @@ def create_app(
         summary="CSAT, NPS and CES surveys over chat, SMS, email and the web, with honest scores.",
         lifespan=lifespan,
     )
-    for module in (surveys, contacts, triggers, invitations, responses, scores, campaigns, apikeys):
+    resources = (surveys, contacts, triggers, invitations, responses, scores, themes, campaigns)
+    for module in (*resources, apikeys, webhooks):
         app.include_router(module.router)
-    app.include_router(webhooks.router)
     for wiring in registry.WIRINGS:
         app.include_router(wiring.router())
 

@@ -23,7 +23,7 @@ MAX_TEXT = 200  # characters of a text search
 # The query parameters a view reads itself; every other one is refused by name.
 VIEW_PARAMETERS = frozenset(
     {"from", "to", "channel", "reason", "band", "q", "group_by", "compare", "compare_from",
-     "compare_to", "limit", "offset", "format", "survey", "granularity", "segment", "sort",
+     "compare_to", "limit", "offset", "format", "survey", "granularity", "segment", "sort", "propose",
      "order"}
 )  # fmt: skip
 

@@ -104,6 +104,7 @@ async def build_report(
     *,
     group_by: Sequence[str] = (),
     against: Period | None = None,
+    funnel: bool = True,
 ) -> dict[str, Any]:
     """The report object for one survey: overall and per group, with response rates, the
     funnel and, with `against`, the change from that period and whether it is significant."""
@@ -150,7 +151,8 @@ async def build_report(
                 **compare_periods(previous, current).as_dict(),
             }
         report["groups"].append(item)
-    report["funnel"] = await uow.reports.funnel(chosen)
+    if funnel:
+        report["funnel"] = await uow.reports.funnel(chosen)
     return report
 
 

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     surveys_file: Path | None = None
     # Whether this process competes to run the campaign scheduler (one per database runs it).
     scheduler: bool = True
+    # How often the text analysis looks for new comments to give themes (one process at a time).
+    tagging_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     # Sends per second per channel, shared by every worker on the database (0: no limit);
     # unset, each channel's own default (its description in bot.wiring) applies.
     telegram_rate_per_second: float | None = Field(default=None, ge=0)

@@ -1,5 +1,6 @@
 """Repositories: small query classes that take the session and never commit."""
 
+from storage.repositories.answers import AnswerRepository, ThemeRepository
 from storage.repositories.apikeys import ApiKeyRepository
 from storage.repositories.campaigns import CampaignRepository, CampaignRunRepository
 from storage.repositories.contacts import ContactRepository, OptOutRepository
@@ -12,6 +13,7 @@ from storage.repositories.reports import ReportRepository
 from storage.repositories.surveys import SurveyRepository
 
 __all__ = [
+    "AnswerRepository",
     "ApiKeyRepository",
     "CampaignRepository",
     "CampaignRunRepository",
@@ -25,4 +27,5 @@ __all__ = [
     "ReportRepository",
     "ResponseRepository",
     "SurveyRepository",
+    "ThemeRepository",
 ]

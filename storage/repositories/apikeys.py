@@ -90,6 +90,10 @@ class ApiKeyRepository:
         stmt = select(ApiKey).where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_(None))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def get(self, key_id: int) -> ApiKey | None:
+        """The key with this id, revoked or not."""
+        return await self.session.get(ApiKey, key_id)
+
     async def list_all(self) -> list[ApiKey]:
         """Every key, revoked ones too, oldest first."""
         stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)

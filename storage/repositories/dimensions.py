@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Integer as SqlInteger
 from sqlalchemy import case, cast, func, select
+from sqlalchemy.orm import aliased
 from sqlmodel import col as sa_column
 
 from storage.models import Contact, Invitation, Response, ResponseTheme
@@ -41,11 +42,12 @@ class Selection:
     properties: tuple[tuple[str, tuple[str, ...]], ...] = ()
     text: str | None = None
     themes: tuple[str, ...] = ()
+    with_comment: bool = False
 
     @property
     def about_answers(self) -> bool:
         """Whether it selects by what was answered, which invitations cannot be counted by."""
-        return bool(self.reasons or self.scores or self.text or self.themes)
+        return bool(self.reasons or self.scores or self.text or self.themes or self.with_comment)
 
 
 def check_name(name: str) -> None:
@@ -120,8 +122,10 @@ def invitation_dimension(dialect: str, name: str) -> Any:
 
 def counted() -> Any:
     """Responses that count: not answers to a test conversation (`surveybot try`)."""
-    test = select(Invitation.id).where(
-        Invitation.id == Response.invitation_id, sa_column(Invitation.test).is_(True)
+    # Its own alias, so that a query already joining invitations does not absorb it.
+    tried = aliased(Invitation)
+    test = select(tried.id).where(
+        tried.id == Response.invitation_id, sa_column(tried.test).is_(True)
     )
     return ~test.exists()
 
@@ -142,6 +146,8 @@ def response_filters(selection: Selection) -> list[Any]:
         where.append(sa_column(Response.score).between(low, high))
     for name, values in selection.properties:
         where.append(response_property(name).in_(values))
+    if selection.with_comment:
+        where.append(sa_column(Response.comment).is_not(None))
     if selection.text:
         pattern = "%" + _LIKE_SPECIALS.sub(r"\\\1", selection.text.lower()) + "%"
         where.append(func.lower(sa_column(Response.comment)).like(pattern, escape="\\"))

@@ -11,7 +11,14 @@ from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col as sa_column
 
-from storage.models import Contact, Invitation, InvitationStatus, Response, ResponseTheme
+from storage.models import (
+    CommentAnalysis,
+    Contact,
+    Invitation,
+    InvitationStatus,
+    Response,
+    ResponseTheme,
+)
 from storage.repositories.dimensions import (
     FIELDS,
     PERIODS,
@@ -26,6 +33,8 @@ from storage.repositories.dimensions import (
 )
 
 Histogram = dict[int, int]
+# Names and values offered for filters are read from this many of the newest responses.
+SAMPLE = 5000
 GroupKey = tuple[str | None, ...]
 
 
@@ -42,6 +51,16 @@ class Reach:
     @property
     def rate(self) -> float | None:
         return self.answered / self.sent if self.sent else None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentCounts:
+    """Selected responses with a comment; of those analysed, flagged, and with a theme."""
+
+    commented: int = 0
+    analysed: int = 0
+    disagreeing: int = 0
+    themed: int = 0
 
 
 def _key(values: Sequence[Any]) -> GroupKey:
@@ -122,7 +141,11 @@ class ReportRepository:
         stmt = (
             select(ResponseTheme.theme, Response.score, func.count())
             .join(Response, Response.id == ResponseTheme.response_id)
-            .where(ResponseTheme.survey_id == selection.survey_id, *response_filters(selection))
+            .where(
+                ResponseTheme.survey_id == selection.survey_id,
+                sa_column(Response.comment).is_not(None),
+                *response_filters(selection),
+            )
             .group_by(ResponseTheme.theme, Response.score)
         )
         themes: dict[str, Histogram] = defaultdict(dict)
@@ -130,12 +153,24 @@ class ReportRepository:
             themes[theme][score] = count
         return dict(themes)
 
-    async def commented(self, selection: Selection) -> int:
-        """How many of the selected responses have a comment."""
-        stmt = select(func.count()).where(
-            *response_filters(selection), sa_column(Response.comment).is_not(None)
+    async def commented(self, selection: Selection) -> CommentCounts:
+        """Of the selected responses: those with a comment, analysed, flagged because score
+        and words disagree, and given at least one theme."""
+        analysis = CommentAnalysis
+        themed = select(ResponseTheme.response_id).where(ResponseTheme.response_id == Response.id)
+        stmt = (
+            select(
+                func.count(),
+                count_if(sa_column(analysis.response_id).is_not(None)),
+                count_if(sa_column(analysis.disagrees).is_(True)),
+                count_if(themed.exists()),
+            )
+            .select_from(Response)
+            .outerjoin(analysis, analysis.response_id == Response.id)
+            .where(*response_filters(selection), sa_column(Response.comment).is_not(None))
         )
-        return int((await self.session.execute(stmt)).scalar_one())
+        row = (await self.session.execute(stmt)).one()
+        return CommentCounts(*(int(value) for value in row))
 
     async def has_property(self, survey_id: int, name: str) -> bool:
         """Whether any response of the survey has this property (stops at the first)."""
@@ -146,32 +181,46 @@ class ReportRepository:
         )
         return (await self.session.execute(stmt)).first() is not None
 
-    async def property_names(self, survey_id: int, limit: int = 30) -> list[str]:
-        """The property names the survey's responses have, in order (at most `limit`)."""
+    async def property_names(
+        self, survey_id: int, limit: int = 30, *, sample: int = SAMPLE
+    ) -> list[str]:
+        """The property names the survey's newest `sample` responses have, in order (at most
+        `limit`): what is worth offering, without reading every response's JSON."""
+        newest = (
+            select(Response.properties.label("properties"))
+            .where(Response.survey_id == survey_id)
+            .order_by(Response.answered_at.desc())
+            .limit(sample)
+            .subquery()
+        )
         key: Any
         if self.dialect == "postgresql":
-            key = func.jsonb_object_keys(Response.properties).label("key")
-            stmt = select(key).where(Response.survey_id == survey_id)
+            key = func.jsonb_object_keys(newest.c.properties).label("key")
+            stmt = select(key).select_from(newest)
         else:
-            each = func.json_each(Response.properties).table_valued("key")
+            each = func.json_each(newest.c.properties).table_valued("key")
             key = each.c.key
-            stmt = (
-                select(key)
-                .select_from(Response)
-                .join(each, true())
-                .where(Response.survey_id == survey_id)
-            )
+            stmt = select(key).select_from(newest).join(each, true())
         rows = await self.session.execute(stmt.distinct().order_by(key).limit(limit))
         return [str(name) for name in rows.scalars() if PROPERTY_NAME.match(str(name))]
 
-    async def values(self, survey_id: int, name: str, limit: int = 100) -> list[str]:
-        """The distinct values of a field or property among the survey's responses (sorted)."""
-        expr = response_dimension(self.dialect, name)
-        stmt = (
+    async def values(
+        self, survey_id: int, name: str, limit: int = 100, *, sample: int = SAMPLE
+    ) -> list[str]:
+        """The distinct values of a field or property among the newest `sample` responses."""
+        expr = response_dimension(self.dialect, name).label("value")
+        newest = (
             select(expr)
-            .where(Response.survey_id == survey_id, expr.is_not(None))
+            .where(Response.survey_id == survey_id)
+            .order_by(Response.answered_at.desc())
+            .limit(sample)
+            .subquery()
+        )
+        stmt = (
+            select(newest.c.value)
+            .where(newest.c.value.is_not(None))
             .distinct()
-            .order_by(expr)
+            .order_by(newest.c.value)
             .limit(limit)
         )
         return [str(value) for value in (await self.session.execute(stmt)).scalars()]

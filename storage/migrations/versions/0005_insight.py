@@ -31,6 +31,8 @@ def upgrade() -> None:
         ),
         sa.Column("survey_id", sa.Integer(), sa.ForeignKey("survey.id"), nullable=False),
         sa.Column("version", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment_length", sa.Integer(), nullable=False),
         sa.Column("polarity", sa.Integer(), nullable=False),
         sa.Column("disagrees", sa.Boolean(), nullable=False),
         sa.Column("analysed_at", storage.types.UTCDateTime(), nullable=False),

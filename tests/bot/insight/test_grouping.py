@@ -6,7 +6,6 @@ answered through the engine); every count is checked against what was stored, on
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -17,13 +16,10 @@ from bot.errors import Unprocessable
 from bot.insight.filters import Filters, parse
 from bot.insight.scores import build_report, comparison_period
 from bot.runtime.services import Services
-from storage.models import Contact, Response
 from storage.uow import UnitOfWork
 from surveys.scoring import compare_periods, summarize
 from tests.conftest import FakeClock
-from tests.support import add_survey, answer, at, deliver, fire
-
-_contacts = itertools.count(1)
+from tests.support import add_survey, answer, at, deliver, fire, store_responses
 
 # (answered_at, channel, plan, agent, score, reason, comment)
 ROWS: list[tuple[datetime, str, str, str, int, str | None, str | None]] = [
@@ -36,31 +32,6 @@ ROWS: list[tuple[datetime, str, str, str, int, str | None, str | None]] = [
     (at(2026, 11, 2, 9), "sms", "pro", "Ben", 5, None, "100% fixed"),
     (at(2026, 11, 3, 9), "sms", "pro", "Ana", 4, None, None),
 ]
-
-
-async def store(services: Services, survey: str, rows: list[tuple[Any, ...]]) -> None:
-    async with UnitOfWork(services.sessions) as uow:
-        row = await uow.surveys.get_by_key(survey)
-        assert row is not None and row.id is not None
-        for answered_at, channel, plan, agent, score, reason, comment in rows:
-            contact = Contact(external_id=f"c{next(_contacts)}")
-            uow.session.add(contact)
-            await uow.flush()
-            assert contact.id is not None
-            uow.session.add(
-                Response(
-                    survey_id=row.id,
-                    contact_id=contact.id,
-                    channel=channel,
-                    score=score,
-                    reason=reason,
-                    comment=comment,
-                    answered_at=answered_at,
-                    properties={"plan": plan, "agent": agent},
-                    source="import",
-                )
-            )
-        await uow.commit()
 
 
 async def report(services: Services, survey: str = "support-csat", **options: Any) -> Any:
@@ -76,7 +47,7 @@ async def report(services: Services, survey: str = "support-csat", **options: An
 @pytest.fixture
 async def seeded(services: Services) -> Services:
     await add_survey(services, reasons=["Slow reply", "Not solved"])
-    await store(services, "support-csat", ROWS)
+    await store_responses(services, "support-csat", ROWS)
     return services
 
 
@@ -104,7 +75,9 @@ async def test_grouping_by_a_property_and_a_period_and_a_field(seeded: Services)
 async def test_time_buckets_on_both_databases(services: Services) -> None:
     await add_survey(services)
     edges = [at(2026, 1, 1, 12), at(2027, 1, 1, 12), at(2024, 12, 30, 12), at(2026, 12, 31, 23, 59)]
-    await store(services, "support-csat", [(t, "web", "p", "a", 5, None, None) for t in edges])
+    await store_responses(
+        services, "support-csat", [(t, "web", "p", "a", 5, None, None) for t in edges]
+    )
     for period, labels in {
         "week": ["2025-W01", "2026-W01", "2026-W53"],  # 2027-01-01 is in ISO week 53 of 2026
         "quarter": ["2024-Q4", "2026-Q1", "2026-Q4", "2027-Q1"],
@@ -233,7 +206,7 @@ async def test_nps_report_uses_the_adjusted_wald_interval(services: Services) ->
     rows = [
         (at(2026, 11, 1), "web", "p", "a", s, None, None) for s in [10] * 50 + [8] * 30 + [3] * 20
     ]
-    await store(services, "nps", rows)
+    await store_responses(services, "nps", rows)
     result = await report(services, "nps")
     assert result["score"] == pytest.approx(30.0)
     assert [round(x, 2) for x in result["interval"]] == [14.05, 44.20]

@@ -93,15 +93,19 @@ async def test_group_by_reason_and_unknown_names(services: Services) -> None:
             await report_of(services, "support-csat", group_by=(unknown,))
         assert refused.value.field == "group_by"
         assert refused.value.message.startswith(f"cannot group by {unknown!r}")
-        assert "channel, reason, day, week, month, quarter, year or a property: agent" in refused.value.message
+        assert (
+            "channel, reason, day, week, month, quarter, year or a property: agent"
+            in refused.value.message
+        )
 
 
 async def test_a_survey_without_properties_lists_the_fields(services: Services) -> None:
     await add_survey(services)
     with pytest.raises(Unprocessable) as refused:
         await report_of(services, "support-csat", group_by=("agent",))
-    assert "group by channel, reason, day, week, month, quarter, year (no response has properties)" in (
-        refused.value.message
+    assert (
+        "group by channel, reason, day, week, month, quarter, year (no response has properties)"
+        in (refused.value.message)
     )
 
 
