@@ -14,6 +14,7 @@ from bot.http import (
     apikeys,
     campaigns,
     contacts,
+    dashboard,
     errors,
     invitations,
     methods,
@@ -68,6 +69,7 @@ def create_app(
     resources = (surveys, contacts, triggers, invitations, responses, scores, themes, campaigns)
     for module in (*resources, apikeys, webhooks):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
     for wiring in registry.WIRINGS:
         app.include_router(wiring.router())
 
