@@ -21,6 +21,10 @@ from bot.startup.bootstrap import build_services
 from channels.base import Channel
 from storage.uow import UnitOfWork
 
+# Start-up runs the migrations; on a loaded two-core machine that can take longer than
+# asgi-lifespan's default of 5 s, which is not what the tests are about.
+LIFESPAN_TIMEOUT = 60
+
 PG_ADMIN_DSN = os.environ.get("SURVEYBOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -131,7 +135,7 @@ async def app_client(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     """The real app (lifespan run, no background loop) and a client carrying a fresh API key."""
     app = create_app(settings, clock=clock, channels=channels, run_background=False)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=LIFESPAN_TIMEOUT) as manager:
         services: Services = app.state.services
         async with UnitOfWork(services.sessions) as uow:
             _, key = await uow.api_keys.create("tests")

@@ -16,7 +16,7 @@ from bot.http.app import create_app
 from bot.invitations.helpdesk import generic_signature, zendesk_signature
 from bot.runtime.services import Services
 from storage.uow import UnitOfWork
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import LIFESPAN_TIMEOUT, FakeClock, make_settings
 from tests.support import add_survey, invitation
 
 GENERIC_SECRET = "crm-secret-0123456789abcdef"
@@ -100,7 +100,7 @@ class Hooks:
 async def _hooks(database_url: str, clock: FakeClock, **settings: object) -> AsyncIterator[Hooks]:
     clock.now = NOW
     app = create_app(make_settings(database_url, **settings), clock=clock, run_background=False)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=LIFESPAN_TIMEOUT) as manager:
         services: Services = app.state.services
         await add_survey(services)
         transport = httpx.ASGITransport(app=manager.app)

@@ -18,7 +18,7 @@ from channels.sms import segments
 from storage.models import Invitation, Message
 from storage.uow import UnitOfWork
 from surveys.texts import builtin
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import LIFESPAN_TIMEOUT, FakeClock, make_settings
 from tests.standins.twilio_api import (
     TwilioStandIn,
     inbound_sms,
@@ -110,7 +110,7 @@ async def sms(database_url: str, clock: FakeClock) -> AsyncIterator[Sms]:
             twilio_api_base=twilio.url,
         )
         app = create_app(settings, clock=clock, run_background=False)
-        async with LifespanManager(app) as manager:
+        async with LifespanManager(app, startup_timeout=LIFESPAN_TIMEOUT) as manager:
             services: Services = app.state.services
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -318,7 +318,7 @@ async def test_server_errors_and_429_retry_with_backoff(sms: Sms) -> None:
 
 async def test_webhooks_are_404_while_sms_is_off(sqlite_url: str, clock: FakeClock) -> None:
     app = create_app(make_settings(sqlite_url), clock=clock, run_background=False)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=LIFESPAN_TIMEOUT) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             form = inbound_sms(account_sid=ACCOUNT, from_=PHONE, to=SENDER, body="5")

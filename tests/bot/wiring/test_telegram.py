@@ -23,7 +23,7 @@ from channels.telegram import RateLimiter, TelegramChannel
 from storage.models import Contact, Message, OptOut
 from storage.uow import UnitOfWork
 from surveys.texts import builtin
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import LIFESPAN_TIMEOUT, FakeClock, make_settings
 from tests.standins.telegram_api import BotApiStandIn, Call, press_update
 from tests.standins.telegram_api import text_update as standin_text
 
@@ -89,7 +89,7 @@ async def env(database_url: str, clock: FakeClock) -> AsyncIterator[Env]:
         app = create_app(
             settings, clock=clock, channels={"telegram": channel}, run_background=False
         )
-        async with LifespanManager(app) as manager:
+        async with LifespanManager(app, startup_timeout=LIFESPAN_TIMEOUT) as manager:
             services: Services = app.state.services
             async with UnitOfWork(services.sessions) as uow:
                 _, key = await uow.api_keys.create("tests")
@@ -399,7 +399,7 @@ async def test_webhook_and_polling_registration(env: Env) -> None:
 
 async def test_channel_off_answers_404(database_url: str, clock: FakeClock) -> None:
     app = create_app(make_settings(database_url), clock=clock, run_background=False)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=LIFESPAN_TIMEOUT) as manager:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
         ) as client:
