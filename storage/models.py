@@ -180,6 +180,13 @@ class Invitation(SQLModel, table=True):
         sa.Index("ix_invitation_reminder_due", "status", "remind_at"),
         sa.Index("ix_invitation_campaign_contact", "campaign_id", "contact_id"),
         sa.Index("ix_invitation_survey_created", "survey_id", "created_at"),
+        # Reports leave out `surveybot try` conversations: an index of just those few.
+        sa.Index(
+            "ix_invitation_test",
+            "id",
+            postgresql_where=sa.text("test IS TRUE"),
+            sqlite_where=sa.text("test IS 1"),
+        ),
     )
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=32)

@@ -9,6 +9,7 @@ Welch's t-test for the change of a mean.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -223,6 +224,7 @@ def t_sf(t: float, df: float) -> float:
     return 0.5 * _incomplete_beta(df / 2.0, 0.5, x)
 
 
+@lru_cache(maxsize=4096)
 def t_quantile(probability: float, df: float) -> float:
     """The t value below which `probability` of Student's t lies (0.5 < probability < 1)."""
     if not 0.5 < probability < 1.0:

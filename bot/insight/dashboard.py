@@ -85,12 +85,18 @@ async def build_dashboard(
         raise Unprocessable(exc.message.replace("group by", "segment by"), field="segment") from exc
 
     against = previous_period(since, until)
-    report = await build_report(uow, row, filters, against=against)
-    trend = await build_report(uow, row, filters, group_by=(step,), funnel=False)
-    segments = await build_report(
-        uow, row, filters, group_by=(segment,), against=against, funnel=False
+    # One report gives the headline, the segments and the funnel (its total is the segments'
+    # sum, counted in the same scans); the trend needs scores only.
+    report = await build_report(uow, row, filters, group_by=(segment,), against=against)
+    trend = await build_report(uow, row, filters, group_by=(step,), funnel=False, reach=False)
+    themes = await theme_report(
+        uow,
+        row,
+        filters,
+        against=against,
+        proposals=False,
+        total={int(k): v for k, v in report["distribution"].items() if v},
     )
-    themes = await theme_report(uow, row, filters, against=against, proposals=False)
     comments = await _low_comments(uow, row, report_survey, filters)
     channels = await uow.reports.values(survey_id, "channel")
     return Dashboard(
@@ -110,7 +116,7 @@ async def build_dashboard(
         comments=comments,
         segment_fields=tuple(dict.fromkeys(["channel", "reason", *properties])),
         segment_field=segment,
-        segments=tuple(_segment(segment, g) for g in segments["groups"]),
+        segments=tuple(_segment(segment, g) for g in report["groups"]),
         channels=tuple(channels),
         properties=tuple(properties),
         generated_at=now,

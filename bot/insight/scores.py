@@ -105,6 +105,7 @@ async def build_report(
     group_by: Sequence[str] = (),
     against: Period | None = None,
     funnel: bool = True,
+    reach: bool = True,
 ) -> dict[str, Any]:
     """The report object for one survey: overall and per group, with response rates, the
     funnel and, with `against`, the change from that period and whether it is significant."""
@@ -114,12 +115,11 @@ async def build_report(
     survey = to_domain(row)
     chosen = selection(row, filters, survey)
     total, groups = await uow.reports.histograms(chosen, group_by)
-    reach = await uow.reports.reach(chosen)
-    grouped_reach = await uow.reports.reach(chosen, group_by) if group_by else None
+    overall_reach, grouped_reach = await _reaches(uow, chosen, group_by, wanted=reach)
 
     overall = summary(survey, total)
     report: dict[str, Any] = {"survey": survey.key, **overall.as_dict()}
-    report.update(_reach(reach[0] if reach else None))
+    report.update(_reach(overall_reach))
     report["period"] = _period(filters.since, filters.until)
     report["filters"] = filters.query()
     report["group_by"] = list(group_by)
@@ -154,6 +154,21 @@ async def build_report(
     if funnel:
         report["funnel"] = await uow.reports.funnel(chosen)
     return report
+
+
+async def _reaches(
+    uow: UnitOfWork, chosen: Selection, group_by: tuple[str, ...], *, wanted: bool
+) -> tuple[Reach | None, tuple[Reach, dict[GroupKey, Reach]] | None]:
+    """The overall reach and the groups' (one pass over the invitations when grouped: every
+    invitation is in exactly one group, so the total is their sum)."""
+    if not wanted:
+        return None, None
+    if group_by:
+        grouped = await uow.reports.reach(chosen, group_by)
+        if grouped is not None:
+            return grouped[0], grouped
+    overall = await uow.reports.reach(chosen)
+    return (overall[0] if overall else None), None
 
 
 def _reach(reach: Reach | None) -> dict[str, Any]:

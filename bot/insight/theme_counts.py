@@ -49,12 +49,15 @@ async def theme_report(
     *,
     against: Period | None = None,
     proposals: bool | None = None,
+    total: Histogram | None = None,
 ) -> dict[str, Any]:
-    """The themes object of /api/v1/surveys/{key}/themes (and the dashboard's themes)."""
+    """The themes object of /api/v1/surveys/{key}/themes (and the dashboard's themes);
+    `total` is the selection's histogram when the caller has counted it already."""
     survey = to_domain(row)
     book = ThemeBook.from_survey(survey)
     chosen = selection(row, filters, survey)
-    total, _ = await uow.reports.histograms(chosen)
+    if total is None:
+        total, _ = await uow.reports.histograms(chosen)
     tagged = await uow.reports.theme_histograms(chosen)
     counts = await uow.reports.commented(chosen)
     commented = counts.commented

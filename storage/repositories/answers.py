@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col as sa_column
 
 from storage.models import CommentAnalysis, Contact, Invitation, Response, ResponseTheme
-from storage.repositories._dialect import upsert_insert
+from storage.repositories._dialect import custom_plans, upsert_insert
 from storage.repositories.dimensions import Selection, response_filters
 
 
@@ -65,6 +65,7 @@ class AnswerRepository:
 
     async def page(self, selection: Selection, *, limit: int, offset: int) -> list[AnswerRow]:
         """One page of the selected responses, newest first, with their themes."""
+        await custom_plans(self.session)
         stmt = (
             select(*_COLUMNS)
             .join(Contact, Contact.id == Response.contact_id)
@@ -77,6 +78,7 @@ class AnswerRepository:
         return await self._with_themes(rows)
 
     async def count(self, selection: Selection) -> int:
+        await custom_plans(self.session)
         stmt = select(func.count()).select_from(Response).where(*response_filters(selection))
         return int((await self.session.execute(stmt)).scalar_one())
 
@@ -85,6 +87,7 @@ class AnswerRepository:
     ) -> AsyncIterator[list[AnswerRow]]:
         """The selected responses oldest first, `size` at a time (keyset paging: each batch is
         one short query, so memory stays flat however many there are)."""
+        await custom_plans(self.session)
         after: tuple[datetime, int] | None = None
         while True:
             stmt = (
@@ -262,6 +265,7 @@ class ThemeRepository:
         self, selection: Selection, *, limit: int, untagged: bool
     ) -> list[PendingComment]:
         """The newest selected comments, optionally only those without a theme."""
+        await custom_plans(self.session)
         stmt = (
             select(
                 Response.id,

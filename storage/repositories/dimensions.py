@@ -13,8 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer as SqlInteger
-from sqlalchemy import case, cast, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import case, cast, func, or_, select
 from sqlmodel import col as sa_column
 
 from storage.models import Contact, Invitation, Response, ResponseTheme
@@ -121,13 +120,16 @@ def invitation_dimension(dialect: str, name: str) -> Any:
 
 
 def counted() -> Any:
-    """Responses that count: not answers to a test conversation (`surveybot try`)."""
-    # Its own alias, so that a query already joining invitations does not absorb it.
-    tried = aliased(Invitation)
-    test = select(tried.id).where(
-        tried.id == Response.invitation_id, sa_column(tried.test).is_(True)
+    """Responses that count: not answers to a test conversation (`surveybot try`).
+
+    Written as NOT IN over the few test invitations (a partial index holds just them), not as a
+    correlated NOT EXISTS: that probed the invitation table once per response.
+    """
+    tests = select(Invitation.id).where(sa_column(Invitation.test).is_(True))
+    return or_(
+        sa_column(Response.invitation_id).is_(None),
+        sa_column(Response.invitation_id).not_in(tests),
     )
-    return ~test.exists()
 
 
 def response_filters(selection: Selection) -> list[Any]:

@@ -19,6 +19,7 @@ from storage.models import (
     Response,
     ResponseTheme,
 )
+from storage.repositories._dialect import custom_plans
 from storage.repositories.dimensions import (
     FIELDS,
     PERIODS,
@@ -33,6 +34,7 @@ from storage.repositories.dimensions import (
 )
 
 Histogram = dict[int, int]
+ANSWERED_STATUSES = (InvitationStatus.ANSWERED, InvitationStatus.COMPLETED)
 # Names and values offered for filters are read from this many of the newest responses.
 SAMPLE = 5000
 GroupKey = tuple[str | None, ...]
@@ -82,6 +84,7 @@ class ReportRepository:
         self, selection: Selection, group_by: Sequence[str] = ()
     ) -> tuple[Histogram, dict[GroupKey, Histogram]]:
         """The selection's histogram and, with `group_by`, one per combination of values."""
+        await custom_plans(self.session)
         where = response_filters(selection)
         total: Histogram = defaultdict(int)
         if not group_by:
@@ -109,6 +112,7 @@ class ReportRepository:
     ) -> tuple[Reach, dict[GroupKey, Reach]] | None:
         """Sent and answered invitations created in the period, in total and per group; None
         when the selection or a dimension is about the answer (reason, band, text, theme)."""
+        await custom_plans(self.session)
         if selection.about_answers:
             return None
         dims = [invitation_dimension(self.dialect, name) for name in group_by]
@@ -116,11 +120,11 @@ class ReportRepository:
             return None
         keys = [dim.label(f"g{i}") for i, dim in enumerate(dims)]
         sent = sa_column(Invitation.sent_at).is_not(None)
-        answered = sa_column(Response.id).is_not(None)
-        stmt = (
-            select(*keys, count_if(sent), count_if(sent & answered))
-            .outerjoin(Response, Response.invitation_id == Invitation.id)
-            .where(*invitation_filters(selection))
+        # Answered invitations are exactly those answered or completed (bot.invitations
+        # .lifecycle): counted from the row itself, without joining the responses.
+        answered = sa_column(Invitation.status).in_(ANSWERED_STATUSES)
+        stmt = select(*keys, count_if(sent), count_if(sent & answered)).where(
+            *invitation_filters(selection)
         )
         if _needs_contact(group_by, selection):
             stmt = stmt.join(Contact, Contact.id == Invitation.contact_id)
@@ -138,6 +142,7 @@ class ReportRepository:
 
     async def theme_histograms(self, selection: Selection) -> dict[str, Histogram]:
         """Per theme, the histogram of the selected responses whose comment carries it."""
+        await custom_plans(self.session)
         stmt = (
             select(ResponseTheme.theme, Response.score, func.count())
             .join(Response, Response.id == ResponseTheme.response_id)
@@ -156,6 +161,7 @@ class ReportRepository:
     async def commented(self, selection: Selection) -> CommentCounts:
         """Of the selected responses: those with a comment, analysed, flagged because score
         and words disagree, and given at least one theme."""
+        await custom_plans(self.session)
         analysis = CommentAnalysis
         themed = select(ResponseTheme.response_id).where(ResponseTheme.response_id == Response.id)
         stmt = (
@@ -227,6 +233,7 @@ class ReportRepository:
 
     async def funnel(self, selection: Selection) -> dict[str, Any]:
         """Invitations created in the period, from trigger to answer, counted in one query."""
+        await custom_plans(self.session)
         sent = Invitation.sent_at.is_not(None)
         answered = Response.id.is_not(None)
         # Where the provider reports delivery (SMS) only confirmed ones count; elsewhere a send

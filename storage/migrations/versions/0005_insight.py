@@ -57,9 +57,18 @@ def upgrade() -> None:
     op.create_index("ix_response_theme_survey_theme", "response_theme", ["survey_id", "theme"])
     # Response rates count the invitations a survey created in a period.
     op.create_index("ix_invitation_survey_created", "invitation", ["survey_id", "created_at"])
+    # Reports leave out `surveybot try` conversations: an index of just those few.
+    op.create_index(
+        "ix_invitation_test",
+        "invitation",
+        ["id"],
+        postgresql_where=sa.text("test IS TRUE"),
+        sqlite_where=sa.text("test IS 1"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_invitation_test", table_name="invitation")
     op.drop_index("ix_invitation_survey_created", table_name="invitation")
     op.drop_index("ix_response_theme_survey_theme", table_name="response_theme")
     op.drop_table("response_theme")
