@@ -243,7 +243,9 @@ async def survey(
         wanted = canonical(params)
         if wanted != params:
             return see_other(link(survey_path(key), wanted))
-        dashboard = await build_dashboard(uow, key, params, now=now)
+        dashboard = await build_dashboard(
+            uow, key, params, now=now, sessions=services.read_sessions
+        )
         sort, order = (next(iter(params.get(name, ())), None) for name in ("sort", "order"))
         html = render_survey(
             dashboard, params, today=now.date(), csrf=who.csrf, sort=sort, order=order

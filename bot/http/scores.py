@@ -49,4 +49,11 @@ async def scores(
     row = await find_survey(uow, key)
     filters = filters_from(request, from_, to)
     against = comparison_period(compare, compare_from, compare_to, filters, now=services.clock())
-    return await build_report(uow, row, filters, group_by=group_fields(group_by), against=against)
+    return await build_report(
+        uow,
+        row,
+        filters,
+        group_by=group_fields(group_by),
+        against=against,
+        sessions=services.read_sessions,
+    )

@@ -12,6 +12,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.errors import Unprocessable
 from bot.insight.dashboard_model import (
     CommentRow,
@@ -31,7 +33,7 @@ from bot.insight.periods import (
     parse_period,
     previous_period,
 )
-from bot.insight.scores import build_report, check_groups, find_survey, selection
+from bot.insight.scores import build_report, check_groups, find_survey, gather, selection
 from bot.insight.theme_counts import theme_report
 from bot.insight.trend import buckets
 from storage.repositories.dimensions import PERIODS
@@ -58,9 +60,15 @@ FUNNEL_LABELS = {
 
 
 async def build_dashboard(
-    uow: UnitOfWork, key: str, params: Mapping[str, Sequence[str]], *, now: datetime
+    uow: UnitOfWork,
+    key: str,
+    params: Mapping[str, Sequence[str]],
+    *,
+    now: datetime,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> Dashboard:
-    """The first screen of survey `key` under the query's filters (NotFound, Unprocessable)."""
+    """The first screen of survey `key` under the query's filters (NotFound, Unprocessable);
+    with read-only `sessions` its parts are counted at the same time."""
     row = await find_survey(uow, key)
     survey_id = row.id or 0
     since, until = _period(params, now)
@@ -87,18 +95,23 @@ async def build_dashboard(
     against = previous_period(since, until)
     # One report gives the headline, the segments and the funnel (its total is the segments'
     # sum, counted in the same scans); the trend needs scores only.
-    report = await build_report(uow, row, filters, group_by=(segment,), against=against)
-    trend = await build_report(uow, row, filters, group_by=(step,), funnel=False, reach=False)
-    themes = await theme_report(
+    parts = await gather(
         uow,
-        row,
-        filters,
-        against=against,
-        proposals=False,
-        total={int(k): v for k, v in report["distribution"].items() if v},
+        sessions,
+        {
+            "report": lambda u: build_report(
+                u, row, filters, group_by=(segment,), against=against, sessions=sessions
+            ),
+            "trend": lambda u: build_report(
+                u, row, filters, group_by=(step,), funnel=False, reach=False
+            ),
+            "themes": lambda u: theme_report(u, row, filters, against=against, proposals=False),
+            "comments": lambda u: _low_comments(u, row, report_survey, filters),
+            "channels": lambda u: u.reports.values(survey_id, "channel"),
+        },
     )
-    comments = await _low_comments(uow, row, report_survey, filters)
-    channels = await uow.reports.values(survey_id, "channel")
+    report, trend, themes = parts["report"], parts["trend"], parts["themes"]
+    comments, channels = parts["comments"], parts["channels"]
     return Dashboard(
         survey=report_survey.key,
         surveys=tuple(r.key for r in await uow.surveys.list()),

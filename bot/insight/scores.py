@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import NotFound, Unprocessable
 from bot.insight.filters import Filters, band_range
@@ -21,6 +24,7 @@ from surveys.scoring import ScoreSummary, compare_periods, summarize
 NAMES_LISTED = 30
 MAX_GROUP_FIELDS = 4
 Period = tuple[datetime | None, datetime | None]
+Job = Callable[[UnitOfWork], Awaitable[Any]]
 
 
 def selection(row: SurveyRow, filters: Filters, survey: Survey | None = None) -> Selection:
@@ -106,16 +110,33 @@ async def build_report(
     against: Period | None = None,
     funnel: bool = True,
     reach: bool = True,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> dict[str, Any]:
     """The report object for one survey: overall and per group, with response rates, the
-    funnel and, with `against`, the change from that period and whether it is significant."""
+    funnel and, with `against`, the change from that period and whether it is significant.
+
+    With `sessions` (read-only ones) its counts run at the same time, each on a connection of
+    its own: they are independent scans, and the database has cores to spare for them.
+    """
     filters = filters or Filters()
     group_by = tuple(group_by)
     await check_groups(uow, row.id or 0, group_by)
     survey = to_domain(row)
     chosen = selection(row, filters, survey)
-    total, groups = await uow.reports.histograms(chosen, group_by)
-    overall_reach, grouped_reach = await _reaches(uow, chosen, group_by, wanted=reach)
+    # Per-group changes only where groups exist in both periods: not for time buckets.
+    by = group_by if group_by and not set(group_by) & set(PERIODS) else ()
+    before = selection(row, filters.with_period(*against), survey) if against else None
+    jobs: dict[str, Job] = {
+        "histograms": lambda u: u.reports.histograms(chosen, group_by),
+        "reach": lambda u: _reaches(u, chosen, group_by, wanted=reach),
+    }
+    if before is not None:
+        jobs["previous"] = lambda u: u.reports.histograms(before, by)
+    if funnel:
+        jobs["funnel"] = lambda u: u.reports.funnel(chosen)
+    counted = await gather(uow, sessions, jobs)
+    total, groups = counted["histograms"]
+    overall_reach, grouped_reach = counted["reach"]
 
     overall = summary(survey, total)
     report: dict[str, Any] = {"survey": survey.key, **overall.as_dict()}
@@ -126,10 +147,7 @@ async def build_report(
 
     previous_groups: dict[GroupKey, Histogram] = {}
     if against is not None:
-        before = selection(row, filters.with_period(*against), survey)
-        # Per-group changes only where groups exist in both periods: not for time buckets.
-        by = group_by if group_by and not set(group_by) & set(PERIODS) else ()
-        previous_total, previous_groups = await uow.reports.histograms(before, by)
+        previous_total, previous_groups = counted["previous"]
         previous = summary(survey, previous_total)
         report["comparison"] = {
             "period": _period(*against),
@@ -152,8 +170,26 @@ async def build_report(
             }
         report["groups"].append(item)
     if funnel:
-        report["funnel"] = await uow.reports.funnel(chosen)
+        report["funnel"] = counted["funnel"]
     return report
+
+
+async def gather(
+    uow: UnitOfWork,
+    sessions: async_sessionmaker[AsyncSession] | None,
+    jobs: Mapping[str, Job],
+) -> dict[str, Any]:
+    """Run read-only jobs: on `uow` one after the other, or with `sessions` all at once, each
+    in a unit of work of its own."""
+    if sessions is None or len(jobs) < 2:
+        return {name: await job(uow) for name, job in jobs.items()}
+
+    async def alone(job: Job) -> Any:
+        async with UnitOfWork(sessions) as own:
+            return await job(own)
+
+    results = await asyncio.gather(*(alone(job) for job in jobs.values()))
+    return dict(zip(jobs, results, strict=True))
 
 
 async def _reaches(
