@@ -28,6 +28,7 @@ from loopback import LoopbackChannel, post
 from sqlalchemy import func, insert, select, update
 
 from bot.campaigns.management import Campaigns
+from bot.invitations.suppression import Suppressions
 from bot.runtime.settings import Settings
 from bot.runtime.survey_files import load_surveys
 from bot.startup.bootstrap import build_services
@@ -88,7 +89,10 @@ async def seed(url: str, count: int) -> None:
             async with engine.begin() as conn:
                 await conn.execute(insert(Contact), rows)
         await Campaigns(
-            sessions=sessions, clock=lambda: datetime.now(UTC), channels=[sms.INFO]
+            sessions=sessions,
+            clock=lambda: datetime.now(UTC),
+            channels=[sms.INFO],
+            suppression=Suppressions.keyed_by("bench-secret-key-0123456789"),
         ).create(CAMPAIGN)
     finally:
         await engine.dispose()
@@ -111,7 +115,10 @@ async def phase_surveybot(url: str, receiver: str, args: argparse.Namespace) -> 
     try:
         await services.start_channels()
         campaigns = Campaigns(
-            sessions=services.sessions, clock=services.clock, channels=services.catalog
+            sessions=services.sessions,
+            clock=services.clock,
+            channels=services.catalog,
+            suppression=services.suppression,
         )
         started = time.perf_counter()
         run = await campaigns.run_now(CAMPAIGN.name)

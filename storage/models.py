@@ -256,6 +256,8 @@ class Message(SQLModel, table=True):
         sa.UniqueConstraint(
             "channel", "direction", "provider_message_id", name="uq_message_provider"
         ),
+        # Retention purges transcripts by age (bot.privacy.retention).
+        sa.Index("ix_message_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -274,7 +276,16 @@ class Message(SQLModel, table=True):
 class Response(SQLModel, table=True):
     """A stored answer: one per invitation (or one per imported row)."""
 
-    __table_args__ = (sa.Index("ix_response_survey_answered", "survey_id", "answered_at"),)
+    __table_args__ = (
+        sa.Index("ix_response_survey_answered", "survey_id", "answered_at"),
+        # Retention finds the comments past their age without visiting the purged ones.
+        sa.Index(
+            "ix_response_commented",
+            "answered_at",
+            sqlite_where=sa.text("comment IS NOT NULL"),
+            postgresql_where=sa.text("comment IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     invitation_id: str | None = Field(default=None, foreign_key="invitation.id", unique=True)
@@ -305,6 +316,19 @@ class OptOut(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id")
     channel: str = Field(max_length=16)
     source: str = Field(default="keyword", max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Suppression(SQLModel, table=True):
+    """An erased contact's opted-out address, kept only as a keyed hash: the opt-out still holds
+    for whoever gives that address again (see bot.invitations.suppression)."""
+
+    __tablename__ = "suppression"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    address_hash: str = Field(primary_key=True, max_length=64)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

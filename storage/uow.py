@@ -12,17 +12,22 @@ from storage.repositories import (
     CampaignRepository,
     CampaignRunRepository,
     ContactRepository,
+    DeliveryRepository,
+    EventRepository,
     InvitationRepository,
     LeaseRepository,
     LinkClaimRepository,
     MessageRepository,
     OptOutRepository,
+    PrivacyRepository,
     RateRepository,
     ReportRepository,
     ResponseRepository,
     SurveyRepository,
     ThemeRepository,
+    WebhookRepository,
 )
+from storage.repositories.events import Announced
 
 
 class UnitOfWork:
@@ -44,6 +49,10 @@ class UnitOfWork:
     link_claims: LinkClaimRepository
     answers: AnswerRepository
     themes: ThemeRepository
+    privacy: PrivacyRepository
+    events: EventRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -68,6 +77,11 @@ class UnitOfWork:
         self.link_claims = LinkClaimRepository(self.session)
         self.answers = AnswerRepository(self.session)
         self.themes = ThemeRepository(self.session)
+        self.privacy = PrivacyRepository(self.session)
+        self.events = EventRepository(self.session)
+        self.webhooks = WebhookRepository(self.session)
+        self.deliveries = DeliveryRepository(self.session)
+        self._announced: list[Announced] = []
         return self
 
     async def __aexit__(
@@ -88,8 +102,23 @@ class UnitOfWork:
         """Send the pending changes (the transaction stays open)."""
         await self.session.flush()
 
+    def announce(self, event: Announced) -> None:
+        """Write `event` to the outbox with this transaction's commit (never without it)."""
+        self._announced.append(event)
+
+    def take_announced(self) -> list[Announced]:
+        """The events announced so far, for a caller that writes them itself (the answer path
+        writes them in its own single statement); they are no longer written at commit."""
+        taken, self._announced = self._announced, []
+        return taken
+
     async def commit(self) -> None:
+        if self._announced:
+            # Written last, so that rows the transaction added (a new response) have their ids.
+            await self.events.add_many(self._announced)
+            self._announced.clear()
         await self.session.commit()
 
     async def rollback(self) -> None:
+        self._announced.clear()
         await self.session.rollback()

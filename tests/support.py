@@ -35,7 +35,11 @@ async def fire(
     body.setdefault("channel", "web")
     request = TriggerIn.model_validate({"survey": survey, **body}).command(caller=caller)
     return await trigger(
-        services.sessions, request, now=services.clock(), channels=services.catalog
+        services.sessions,
+        request,
+        now=services.clock(),
+        channels=services.catalog,
+        suppression=services.suppression,
     )
 
 

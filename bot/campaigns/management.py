@@ -15,6 +15,7 @@ from bot.campaigns.runs import PAGE_SIZE, AudienceCount, Progress, RunExecutor
 from bot.campaigns.schedule import baseline, newest_fire_time, next_fire_time, trigger_for
 from bot.errors import Conflict, NotFound, Unprocessable
 from bot.invitations import lifecycle
+from bot.invitations.suppression import Suppressions
 from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, CampaignStatus
 from storage.uow import UnitOfWork
@@ -58,6 +59,7 @@ class Campaigns:
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
         channels: Sequence[ChannelInfo],
+        suppression: Suppressions,
         run_lease_seconds: float = 60,
         page_size: int = PAGE_SIZE,
     ) -> None:
@@ -68,6 +70,7 @@ class Campaigns:
             sessions=sessions,
             clock=clock,
             channels=self.channels,
+            suppression=suppression,
             lease_seconds=run_lease_seconds,
             page_size=page_size,
         )

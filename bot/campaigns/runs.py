@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.invitations import decisions
+from bot.invitations.suppression import Suppressions
 from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, Contact, InvitationStatus, Step
 from storage.repositories.surveys import to_domain
@@ -78,11 +79,13 @@ class RunExecutor:
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
         channels: Sequence[ChannelInfo],
+        suppression: Suppressions,
         lease_seconds: float = 60,
         page_size: int = PAGE_SIZE,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.suppression = suppression
         # A campaign hands out no links: only channels that reach the person by themselves.
         self.channels = [info for info in channels if info.reaches_by_itself]
         self.lease = timedelta(seconds=lease_seconds)
@@ -254,6 +257,9 @@ class RunExecutor:
         channels = [i.name for i in self.channels if state.spec.channel in (None, i.name)]
         now = self.clock()
         opted = await uow.campaign_runs.opted_out(ids, channels)
+        # An erased contact's opt-out holds for whoever has the same address now.
+        allowed = [i for i in self.channels if i.name in channels]
+        opted |= await self.suppression.of_contacts(uow, members, allowed)
         since = throttle_start(now, state.survey.throttle_days)
         surveyed = await uow.campaign_runs.surveyed_since(ids, since) if since else set()
         opted_by: dict[int, set[str]] = {}

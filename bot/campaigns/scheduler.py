@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.campaigns.management import Campaigns, spec_of
 from bot.campaigns.runs import PAGE_SIZE, Progress
 from bot.campaigns.schedule import trigger_for
+from bot.invitations.suppression import Suppressions
 from channels.base import ChannelInfo
 from storage.models import CampaignRun
 from storage.uow import UnitOfWork
@@ -49,6 +50,7 @@ class CampaignScheduler:
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
         channels: Sequence[ChannelInfo],
+        suppression: Suppressions,
         holder: str,
         lease_seconds: float = 30,
         poll_seconds: float = 5,
@@ -66,6 +68,7 @@ class CampaignScheduler:
             sessions=sessions,
             clock=clock,
             channels=channels,
+            suppression=suppression,
             run_lease_seconds=run_lease_seconds,
             page_size=page_size,
         )

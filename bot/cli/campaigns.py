@@ -46,7 +46,9 @@ OPTIONS = {
 def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
     """Open the database, hand `work` a `Campaigns`, and turn refusals into exit 1."""
     from bot.campaigns.management import Campaigns
+    from bot.invitations.suppression import Suppressions
     from bot.runtime.database import database
+    from bot.runtime.secret import secret_of
     from bot.wiring import registry
     from storage.types import utcnow
 
@@ -56,7 +58,11 @@ def _with_campaigns(work: Callable[[Campaigns], Awaitable[T]]) -> T:
     async def main() -> T:
         async with database(settings) as sessions:
             campaigns = Campaigns(
-                sessions=sessions, clock=utcnow, channels=channels, page_size=1000
+                sessions=sessions,
+                clock=utcnow,
+                channels=channels,
+                suppression=Suppressions.keyed_by(await secret_of(settings, sessions)),
+                page_size=1000,
             )
             return await work(campaigns)
 

@@ -1,14 +1,15 @@
-"""`surveybot contacts`: load an audience of contacts from CSV."""
+"""`surveybot contacts`: load an audience of contacts from CSV; export or erase one contact."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import fail, load_settings, out, plural, progress_bar, run
+from bot.cli.common import err, fail, load_settings, out, plural, progress_bar, run
 
 if TYPE_CHECKING:
     from bot.imports.contacts import Checked, ImportResult, Layout
@@ -158,6 +159,109 @@ def _write(
         return run(main())
     except ContactFileError as exc:
         fail(str(exc))
+
+
+ContactId = Annotated[str, typer.Argument(metavar="ID", help="The contact's external_id")]
+
+
+@contacts_app.command("export")
+def export_contact(
+    external_id: ContactId,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to this file (default: standard output)"
+        ),
+    ] = None,
+) -> None:
+    """Everything held about one contact as one JSON document: the record, opt-outs,
+    invitations, transcript messages, responses and Telegram link claims."""
+    from bot.errors import NotFound
+    from bot.privacy.export import export_contact as export
+    from bot.runtime.database import database
+    from storage.uow import UnitOfWork
+
+    settings = load_settings()
+
+    async def main() -> str:
+        async with database(settings) as sessions:
+            async with UnitOfWork(sessions) as uow:
+                document = await export(uow, external_id, now=datetime.now(UTC))
+        return document.model_dump_json(indent=2) + "\n"
+
+    try:
+        text = run(main())
+    except NotFound as exc:
+        fail(exc.message)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--output: cannot write {output}: {exc.strerror or exc}")
+    err.print(f"exported contact {external_id!r} to {output}", soft_wrap=True)
+
+
+@contacts_app.command("erase")
+def erase_contact(
+    external_id: ContactId,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Erase without asking for confirmation")
+    ] = False,
+) -> None:
+    """Erase one contact's personal data from every table, in one transaction.
+
+    Their scores stay as anonymous rows (reports keep counting them); their opt-outs stay
+    honoured through a keyed hash of the address. This cannot be undone.
+    """
+    from bot.errors import NotFound
+    from bot.invitations.suppression import Suppressions
+    from bot.privacy.erase import erase_contact as erase
+    from bot.runtime.database import database
+    from bot.runtime.secret import secret_of
+    from bot.wiring import registry
+    from storage.uow import UnitOfWork
+
+    if not yes and not sys.stdin.isatty():
+        fail(
+            "erasing cannot be undone and nobody is at a terminal to confirm it:"
+            " add --yes to erase without being asked"
+        )
+    settings = load_settings()
+
+    async def main() -> dict[str, int] | None:
+        async with database(settings) as sessions:
+            async with UnitOfWork(sessions) as uow:
+                if await uow.contacts.get_by_external_id(external_id) is None:
+                    raise NotFound(f"contact {external_id!r} does not exist")
+            if not yes and not typer.confirm(
+                f"Erase contact {external_id!r} and all their personal data? This cannot be undone",
+                default=False,
+            ):
+                return None
+            suppression = Suppressions.keyed_by(await secret_of(settings, sessions))
+            async with UnitOfWork(sessions) as uow:
+                counts = await erase(
+                    uow,
+                    external_id,
+                    suppression=suppression,
+                    channels=registry.infos(),
+                    now=datetime.now(UTC),
+                )
+                await uow.commit()
+                return counts
+
+    try:
+        counts = run(main())
+    except NotFound as exc:
+        fail(exc.message)
+    if counts is None:
+        fail("nothing erased")
+    out.print(f"erased contact {external_id!r}:", soft_wrap=True)
+    width = max(len(kind) for kind in counts)
+    for kind, count in counts.items():
+        out.print(f"  {kind.replace('_', ' '):<{width}}  {count}")
 
 
 def _stamp(file: Path) -> tuple[int, int]:

@@ -12,9 +12,11 @@ from bot.cli.exports import export_app
 from bot.cli.imports import import_app
 from bot.cli.invitations import invitations_app
 from bot.cli.reports import report
+from bot.cli.retention import retention_app
 from bot.cli.serve import serve, worker
 from bot.cli.surveys import surveys_app
 from bot.cli.try_ import try_
+from bot.cli.webhooks import webhooks_app
 
 app = typer.Typer(
     help="surveybot: CSAT, NPS and CES surveys over chat, SMS, email and the web.",
@@ -34,6 +36,8 @@ app.command()(report)
 app.command()(comments)
 app.command()(themes)
 app.add_typer(export_app, name="export")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(retention_app, name="retention")
 app.command(name="try")(try_)
 
 

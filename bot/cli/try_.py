@@ -204,7 +204,7 @@ async def _start(
         talk = Talk.of(survey, contact, invitation, invitation.id, max_text=wiring.info.max_text)
         message = wiring.prepare(talk.question(), invitation, settings=settings, secret=secret)
         # Claimed and sent in the transaction that creates it: no outbox ever finds it due.
-        await recorder.record(uow, invitation, lifecycle.claimed(now, now))
+        await recorder.record(uow, invitation, lifecycle.claimed(now, now), at=now)
         hours = survey.expires_after_hours or settings.invitation_ttl_hours
         sent = lifecycle.sent(
             now,
@@ -212,7 +212,7 @@ async def _start(
             expires_at=now + timedelta(hours=hours),
             remind_at=None,
         )
-        await recorder.record(uow, invitation, sent)
+        await recorder.record(uow, invitation, sent, at=now)
         await uow.messages.add_outbound(
             channel=channel,
             address=invitation.id,

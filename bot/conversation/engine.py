@@ -177,7 +177,9 @@ class ConversationEngine:
         sent = {"direction": "out", "provider_message_id": None, "created_at": turn.now}
         replies = [{**received, **sent, "text": out.text} for out in turn.out]
         invitation.updated_at = turn.now
-        if not await uow.invitations.write_turn([received, *replies], conversation, seen):
+        # The turn's events go in the same statement as its rows (one round trip on PostgreSQL).
+        events = [event.row() for event in uow.take_announced()]
+        if not await uow.invitations.write_turn([received, *replies], conversation, seen, events):
             return None
         return Reply(
             messages=turn.out,

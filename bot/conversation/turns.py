@@ -41,7 +41,9 @@ class Turn:
         return self.conversation.contact.id or 0
 
     async def move(self, move: Move) -> None:
-        await recorder.record(self.uow, self.invitation, move)
+        await recorder.record(
+            self.uow, self.invitation, move, at=self.now, response=self.conversation.response
+        )
 
     def say(self, message: OutboundMessage) -> None:
         self.out.append(message)

@@ -22,6 +22,7 @@ from bot.delivery.rate_limits import RateLimit
 from bot.delivery.sending import ChunkSender, Prepare, SendPolicy
 from bot.invitations import lifecycle, recorder
 from bot.invitations.lifecycle import Move
+from bot.invitations.suppression import Suppressions
 from channels.base import Channel, ChannelInfo
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
@@ -44,6 +45,7 @@ class OutboxSender:
         catalog: Sequence[ChannelInfo],
         clock: Clock,
         prepare: Prepare,
+        suppression: Suppressions,
         invitation_ttl: timedelta,
         interval_seconds: float = 0.5,
         batch_size: int = 100,
@@ -58,6 +60,7 @@ class OutboxSender:
         self._channels = channels
         self._infos = {info.name: info for info in catalog}
         self._clock = clock
+        self._suppression = suppression
         self._interval = interval_seconds
         self._batch_size = batch_size
         # Chunks of up to 50 keep the writes few (two transactions per chunk) while bounding
@@ -132,7 +135,7 @@ class OutboxSender:
         now = self._clock()
         async with UnitOfWork(self._sessions) as uow:
             claimed = await recorder.record(
-                uow, invitation_id, lifecycle.claimed(now, now + self._lease)
+                uow, invitation_id, lifecycle.claimed(now, now + self._lease), at=now
             )
             await uow.commit()
         if not claimed:
@@ -190,12 +193,19 @@ class OutboxSender:
             return []
         async with UnitOfWork(self._sessions) as uow:
             rows = await uow.invitations.for_dispatch(ids)
+            # An address erased with its contact after opting out is an opt-out here too.
+            used = {invitation.channel for invitation, *_ in rows}
+            suppressed = await self._suppression.of_contacts(
+                uow,
+                [contact for _, _, contact, _ in rows],
+                [info for name, info in self._infos.items() if name in used],
+            )
         return [
             Job(
                 invitation,
                 to_domain(survey_row),
                 contact,
-                opted_out,
+                opted_out or (contact.id, invitation.channel) in suppressed,
                 reminder,
                 self._infos.get(invitation.channel),
             )
@@ -250,9 +260,10 @@ class OutboxSender:
         return lifecycle.failed(now, error), error
 
     async def _settle(self, settled: list[tuple[Job, Move, str]]) -> None:
+        now = self._clock()
         async with UnitOfWork(self._sessions) as uow:
             for job, move, _ in settled:
-                await recorder.record(uow, job.id, move)
+                await recorder.record(uow, job.id, move, at=now)
             await uow.commit()
         for job, move, why in settled:
             log.info(

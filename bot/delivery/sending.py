@@ -112,7 +112,7 @@ class ChunkSender:
                     messages.append(_message_row(job, outcome, now))
                 else:
                     await self._unsent(uow, outcome, now)
-            await recorder.record_many(uow, moves)
+            await recorder.record_many(uow, moves, at=now)
             await uow.messages.add_outbound_many(messages)
             await uow.commit()
         for outcome in outcomes:
@@ -149,11 +149,14 @@ class ChunkSender:
         invitation = job.invitation
         if outcome.suppress and job.contact.id is not None:
             await uow.opt_outs.add(job.contact.id, invitation.channel, source="provider")
+            recorder.announce_opt_out(
+                uow, job.contact.id, invitation.channel, source="provider", now=now
+            )
         if job.reminder:
             delay = self._policy.backoff(1, outcome.retry_after)
             retry = None if outcome.permanent else now + timedelta(seconds=delay)
             await recorder.record(
-                uow, invitation.id, lifecycle.reminder_moved(now, at=retry, error=error)
+                uow, invitation.id, lifecycle.reminder_moved(now, at=retry, error=error), at=now
             )
             log.warning("reminder for %s not sent: %s", invitation.id, error)
             return
@@ -161,12 +164,12 @@ class ChunkSender:
             outcome.permanent = True
             error = f"gave up after {invitation.attempts} attempts: {error}"[:500]
         if outcome.permanent:
-            await recorder.record(uow, invitation.id, lifecycle.failed(now, error))
+            await recorder.record(uow, invitation.id, lifecycle.failed(now, error), at=now)
             log.warning("invitation %s failed permanently: %s", invitation.id, error)
             return
         delay = self._policy.backoff(invitation.attempts, outcome.retry_after)
         at = now + timedelta(seconds=delay)
-        await recorder.record(uow, invitation.id, lifecycle.retry(now, at=at, error=error))
+        await recorder.record(uow, invitation.id, lifecycle.retry(now, at=at, error=error), at=now)
         log.warning("invitation %s: transient failure, retry in %.1fs", invitation.id, delay)
 
 

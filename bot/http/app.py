@@ -19,8 +19,10 @@ from bot.http import (
     invitations,
     methods,
     openapi,
+    privacy,
     responses,
     scores,
+    subscriptions,
     surveys,
     themes,
     triggers,
@@ -66,8 +68,18 @@ def create_app(
         summary="CSAT, NPS and CES surveys over chat, SMS, email and the web, with honest scores.",
         lifespan=lifespan,
     )
-    resources = (surveys, contacts, triggers, invitations, responses, scores, themes, campaigns)
-    for module in (*resources, apikeys, webhooks):
+    resources = (
+        surveys,
+        contacts,
+        privacy,
+        triggers,
+        invitations,
+        responses,
+        scores,
+        themes,
+        campaigns,
+    )
+    for module in (*resources, subscriptions, apikeys, webhooks):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     for wiring in registry.WIRINGS:

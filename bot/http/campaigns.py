@@ -28,7 +28,12 @@ log = logging.getLogger("bot.campaigns")
 
 
 def get_campaigns(services: ServicesDep) -> Campaigns:
-    return Campaigns(sessions=services.sessions, clock=services.clock, channels=services.catalog)
+    return Campaigns(
+        sessions=services.sessions,
+        clock=services.clock,
+        channels=services.catalog,
+        suppression=services.suppression,
+    )
 
 
 CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]

@@ -78,7 +78,11 @@ async def post_trigger(body: TriggerIn, services: ServicesDep, key: ApiKeyDep) -
 async def trigger_and_answer(services: Services, command: TriggerCommand) -> TriggerOut:
     """Run a trigger for the API or a webhook: wake the outbox if due, add the chat link."""
     result = await trigger(
-        services.sessions, command, now=services.clock(), channels=services.catalog
+        services.sessions,
+        command,
+        now=services.clock(),
+        channels=services.catalog,
+        suppression=services.suppression,
     )
     invitation = result.invitation
     if (

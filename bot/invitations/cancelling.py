@@ -56,7 +56,7 @@ async def cancel_by_key(
 
 
 async def _cancel(uow: UnitOfWork, found: Invitation, now: datetime) -> str:
-    if await recorder.record(uow, found, lifecycle.cancelled(now)):
+    if await recorder.record(uow, found, lifecycle.cancelled(now), at=now):
         await uow.commit()
     elif found.status != InvitationStatus.CANCELLED:
         raise Conflict(

@@ -3,7 +3,7 @@
     scheduled ─claim─▶ sending ─sent─▶ sent ─score─▶ answered ─reason, comment─▶ completed
       │   ▲              │   │           │               │
       │   └─retry, defer─┘   └─fail─▶ failed ◀─delivery failed
-      │                                  ├─gave up, opted out─▶ closed (completed once answered)
+      │                                  ├─gave up, opted out, erased─▶ closed (answered: completed)
       └─cancel─▶ cancelled               └─expire─▶ expired (completed once answered)
 
     skipped is decided when the invitation is made (bot.invitations.decisions).
@@ -266,3 +266,13 @@ def closed_by_opt_out(state: State) -> Move | None:
     status = Status.COMPLETED if answered else Status.CLOSED
     events = (RESPONSE_COMPLETED,) if answered else ()
     return Move("opted out", Status.OPEN, {"status": status, "step": Step.DONE}, events)
+
+
+def closed_by_erasure(state: State) -> Move | None:
+    """The open conversation of an erased contact ends: no answer may bring personal data back.
+    Announces nothing: there is no one left to tell anything about."""
+    if not in_conversation(state):
+        return None
+    status = Status.COMPLETED if state.status == Status.ANSWERED else Status.CLOSED
+    values = {"status": status, "step": Step.DONE, "remind_at": None}
+    return Move("erased", Status.OPEN, values)

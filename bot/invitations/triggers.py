@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.contacts.schemas import ContactIn, Properties
 from bot.errors import Conflict, NotFound, Unprocessable
 from bot.invitations import decisions
+from bot.invitations.suppression import Suppressions
 from channels.base import ChannelInfo
 from storage.models import Invitation
 from storage.repositories.surveys import to_domain
@@ -104,6 +105,7 @@ async def create_invitation(
     *,
     now: datetime,
     channels: Sequence[ChannelInfo],
+    suppression: Suppressions,
 ) -> TriggerResult:
     """Decide and record one trigger inside the caller's transaction (the caller commits)."""
     row = await uow.surveys.get_by_key(request.survey)
@@ -129,6 +131,8 @@ async def create_invitation(
     )
     contact_id = contact.id or 0
     opted = await uow.opt_outs.channels_of(contact_id)
+    # An erased contact's opt-out holds for whoever gives the same address again.
+    opted |= await suppression.channels_of(uow, contact, channels)
     chosen = decisions.choose_channel(contact, channels, opted_out=opted, requested=request.channel)
     if isinstance(chosen, decisions.Unreachable):
         raise _unreachable(request, chosen)
@@ -201,12 +205,15 @@ async def trigger(
     *,
     now: datetime,
     channels: Sequence[ChannelInfo],
+    suppression: Suppressions,
 ) -> TriggerResult:
     """Run one trigger in its own transaction; a replayed idempotency key returns the first
     invitation, the key with a different request is a Conflict."""
     try:
         async with UnitOfWork(sessions) as uow:
-            result = await create_invitation(uow, request, now=now, channels=channels)
+            result = await create_invitation(
+                uow, request, now=now, channels=channels, suppression=suppression
+            )
             await uow.commit()
             return result
     except IntegrityError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.conversation.engine import ConversationEngine
 from bot.delivery.outbox import OutboxSender
+from bot.invitations.suppression import Suppressions
 from bot.runtime.settings import Settings
 from channels.base import Channel, ChannelInfo
 from channels.web import ChatLinks
@@ -43,10 +44,17 @@ class Services:
     secret: str = ""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     sending: asyncio.Task[None] | None = None  # the outbox's loop, once started
+    # Closed after the background tasks stop (the webhook deliverer's HTTP client).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def channels_on(self) -> set[str]:
         return set(self.channels)
+
+    @property
+    def suppression(self) -> Suppressions:
+        """The suppression list of erased contacts' opted-out addresses, keyed by the secret."""
+        return Suppressions.keyed_by(self.secret)
 
     def link_max_age(self) -> int:
         # Links stay readable while any invitation could still be open: delay cap + lifetime.
@@ -73,6 +81,8 @@ class Services:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        for closer in self.closers:
+            await closer()
         for channel in self.channels.values():
             await channel.close()
         await self.engine.dispose()

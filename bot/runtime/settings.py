@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     scheduler: bool = True
     # How often the text analysis looks for new comments to give themes (one process at a time).
     tagging_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Transcripts and comments older than this many days are purged hourly (unset: kept).
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
     # Sends per second per channel, shared by every worker on the database (0: no limit);
     # unset, each channel's own default (its description in bot.wiring) applies.
     telegram_rate_per_second: float | None = Field(default=None, ge=0)

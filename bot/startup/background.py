@@ -1,10 +1,16 @@
-"""The service's background work: the outbox sender, the campaign scheduler, the tagging job and
-the channels' loops."""
+"""The service's background work: the outbox sender, the campaign scheduler, the tagging job, the
+retention purge and the channels' loops."""
 
 from __future__ import annotations
 
+import httpx
+
 from bot.campaigns.scheduler import CampaignScheduler, default_holder
+from bot.events.delivering import Deliverer
+from bot.events.posting import deliverer_for
+from bot.events.routing import Router, Subscriptions
 from bot.insight.tagging import Tagger
+from bot.privacy.retention import RetentionJob
 from bot.runtime.services import Services
 from bot.startup.bootstrap import configured_wirings
 
@@ -18,6 +24,7 @@ async def start_background(services: Services, *, channel_tasks: bool = True) ->
             sessions=services.sessions,
             clock=services.clock,
             channels=services.catalog,
+            suppression=services.suppression,
             holder=default_holder(),
         )
         services.spawn(scheduler.run(), "scheduler")
@@ -29,7 +36,31 @@ async def start_background(services: Services, *, channel_tasks: bool = True) ->
         interval=services.settings.tagging_interval_seconds,
     )
     services.spawn(tagger.run(), "tagger")
+    if services.settings.retention_days is not None:
+        # One process at a time purges old transcripts and comments (the "retention" lease).
+        retention = RetentionJob(
+            sessions=services.sessions,
+            clock=services.clock,
+            holder=default_holder(),
+            days=services.settings.retention_days,
+        )
+        services.spawn(retention.run(), "retention")
+    start_events(services)
     if channel_tasks:
         for name, wiring in configured_wirings(services.settings).items():
             if name in services.channels:
                 services.spawn(wiring.run(services, services.channels[name]), f"channel-{name}")
+
+
+def start_events(services: Services) -> tuple[Router, Deliverer]:
+    """Route events to their consumers and send the deliveries, in every process (the rows are
+    claimed under leases, so several processes share the work)."""
+    client = httpx.AsyncClient(follow_redirects=False)
+    services.closers.append(client.aclose)
+    router = Router(sessions=services.sessions, clock=services.clock, consumers=[Subscriptions()])
+    deliverer = deliverer_for(
+        services.sessions, services.clock, client, services.settings.base_url()
+    )
+    services.spawn(router.run(), "event-router")
+    services.spawn(deliverer.run(), "event-deliverer")
+    return router, deliverer

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.engine import ConversationEngine
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.sending import Prepare
+from bot.invitations.suppression import Suppressions
 from bot.runtime.database import open_database
+from bot.runtime.secret import secret_of
 from bot.runtime.services import Services, utc_now
 from bot.runtime.settings import Settings
 from bot.runtime.survey_files import load_surveys, read_survey_file
@@ -20,7 +22,6 @@ from channels.base import Channel, ChannelInfo, OutboundMessage
 from channels.web import ChatLinks
 from storage.database import read_session_factory
 from storage.records import InvitationView
-from storage.secrets import instance_secret
 
 
 def configured_wirings(settings: Settings) -> dict[str, ChannelWiring]:
@@ -36,11 +37,7 @@ async def build_services(
 ) -> Services:
     registry.check_settings(settings)
     engine, sessions = await open_database(settings)
-    secret = (
-        settings.secret_key.get_secret_value()
-        if settings.secret_key is not None
-        else await instance_secret(sessions, "link-signing")
-    )
+    secret = await secret_of(settings, sessions)
     links = ChatLinks(secret=secret, base_url=settings.base_url())
     wirings = configured_wirings(settings)
     all_channels: dict[str, Channel] = {
@@ -58,7 +55,16 @@ async def build_services(
         return wiring.prepare(message, invitation, settings=settings, secret=secret)
 
     read_sessions = read_session_factory(engine)
-    outbox = _outbox(settings, sessions, read_sessions, all_channels, catalog, clock, prepare)
+    outbox = _outbox(
+        settings,
+        sessions,
+        read_sessions,
+        all_channels,
+        catalog,
+        clock,
+        prepare,
+        Suppressions.keyed_by(secret),
+    )
     conversation = ConversationEngine(
         sessions=sessions, clock=clock, catalog=catalog, max_reprompts=settings.max_reprompts
     )
@@ -95,6 +101,7 @@ def _outbox(
     catalog: tuple[ChannelInfo, ...],
     clock: Callable[[], datetime],
     prepare: Prepare,
+    suppression: Suppressions,
 ) -> OutboxSender:
     """The outbox sender as the settings shape it; each channel's rate is its own default
     unless a setting says otherwise."""
@@ -105,6 +112,7 @@ def _outbox(
         catalog=catalog,
         clock=clock,
         prepare=prepare,
+        suppression=suppression,
         invitation_ttl=timedelta(hours=settings.invitation_ttl_hours),
         interval_seconds=settings.dispatch_interval_seconds,
         batch_size=settings.dispatch_batch_size,

@@ -197,10 +197,13 @@ async def record_status(services: Services, sid: str, status: str, code: int | N
         invitation.updated_at = now
         if status in FAILED_STATUSES:
             error = f"SMS {status}" + (f", Twilio error {code}" if code else "")
-            if await recorder.record(uow, invitation, lifecycle.delivery_failed(now, error)):
+            if await recorder.record(
+                uow, invitation, lifecycle.delivery_failed(now, error), at=now
+            ):
                 log.warning("invitation %s: sms %s %s", invitation_id, sid, error)
             if suppresses(code) and contact_id is not None:
                 await uow.opt_outs.add(contact_id, CHANNEL, source="provider")
+                recorder.announce_opt_out(uow, contact_id, CHANNEL, source="provider", now=now)
         await uow.commit()
     return True
 

@@ -264,4 +264,7 @@ async def _suppress(services: Services, chat: str) -> None:
         contact = await uow.contacts.by_address(CHAT, chat)
         if contact is not None and contact.id is not None:
             await uow.opt_outs.add(contact.id, CHANNEL, source="provider")
+            recorder.announce_opt_out(
+                uow, contact.id, CHANNEL, source="provider", now=services.clock()
+            )
             await uow.commit()

@@ -4,10 +4,12 @@ from storage.repositories.answers import AnswerRepository, ThemeRepository
 from storage.repositories.apikeys import ApiKeyRepository
 from storage.repositories.campaigns import CampaignRepository, CampaignRunRepository
 from storage.repositories.contacts import ContactRepository, OptOutRepository
+from storage.repositories.events import DeliveryRepository, EventRepository, WebhookRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.leases import LeaseRepository
 from storage.repositories.link_claims import LinkClaimRepository
 from storage.repositories.messages import MessageRepository, ResponseRepository
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.rates import RateRepository
 from storage.repositories.reports import ReportRepository
 from storage.repositories.surveys import SurveyRepository
@@ -18,14 +20,18 @@ __all__ = [
     "CampaignRepository",
     "CampaignRunRepository",
     "ContactRepository",
+    "DeliveryRepository",
+    "EventRepository",
     "InvitationRepository",
     "LeaseRepository",
     "LinkClaimRepository",
     "MessageRepository",
     "OptOutRepository",
+    "PrivacyRepository",
     "RateRepository",
     "ReportRepository",
     "ResponseRepository",
     "SurveyRepository",
     "ThemeRepository",
+    "WebhookRepository",
 ]

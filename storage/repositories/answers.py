@@ -209,7 +209,19 @@ class ThemeRepository:
         results: Sequence[tuple[PendingComment, tuple[str, ...], int, bool]],
         now: datetime,
     ) -> None:
-        """Write each comment's analysis (themes, polarity, disagreement), replacing any older."""
+        """Write each comment's analysis (themes, polarity, disagreement), replacing any older.
+
+        A comment erased or purged since it was read gets nothing: the rows are locked and
+        read again, so an analysis never outlives its comment.
+        """
+        ids = [pending.response_id for pending, *_ in results]
+        if ids:
+            still = select(Response.id, func.length(Response.comment)).where(
+                sa_column(Response.id).in_(ids), sa_column(Response.comment).is_not(None)
+            )
+            held = (await self.session.execute(still.with_for_update())).all()
+            lengths = {row[0]: row[1] for row in held}
+            results = [r for r in results if lengths.get(r[0].response_id) == len(r[0].comment)]
         if not results:
             return
         ids = [pending.response_id for pending, *_ in results]

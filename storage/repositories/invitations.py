@@ -32,6 +32,7 @@ from storage.models import (
     Step,
     SurveyRow,
 )
+from storage.outbound import Event
 from storage.records import (
     CONTACT_COLUMNS,
     INVITATION_COLUMNS,
@@ -128,9 +129,15 @@ def _messages_insert() -> Any:
 MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key != "id")
 
 
+EVENT_COLUMNS = tuple(c.key for c in Event.__table__.columns if c.key != "id")
+
+
 @lru_cache(maxsize=256)
 def _turn_statement(
-    messages: int, moved: tuple[str, ...], answer: tuple[str, tuple[str, ...]] | None
+    messages: int,
+    moved: tuple[str, ...],
+    answer: tuple[str, tuple[str, ...]] | None,
+    events: int = 0,
 ) -> Any:
     """PostgreSQL: a turn's writes in one statement, built and compiled once per shape (how many
     messages, which columns change; a multi-row VALUES would be compiled on every call).
@@ -170,7 +177,34 @@ def _turn_statement(
     elif answer is not None:
         update_ = responses.update().where(responses.c.id == bindparam("r_id"))
         stmt = stmt.add_cte(update_.values(bound(responses, "r", answer[1])).cte("answered"))
+    if events:
+        stmt = stmt.add_cte(
+            _events_cte(events, new_response=cte if answer and answer[0] == "insert" else None)
+        )
     return stmt.returning(*returned)
+
+
+def _events_cte(count: int, *, new_response: Any) -> Any:
+    """The turn's outbox events as one more WITH query; a response event of a turn that adds the
+    response takes the new row's id (its own `response_id` is null then)."""
+    table = Event.__table__
+
+    def column(n: int, name: str) -> Any:
+        param = bindparam(f"e{n}_{name}", type_=table.c[name].type)
+        if name == "response_id" and new_response is not None:
+            return func.coalesce(param, select(new_response.c.id).scalar_subquery())
+        return param
+
+    rows = union_all(
+        *(
+            select(literal(n).label("n"), *(column(n, c).label(c) for c in EVENT_COLUMNS))
+            for n in range(count)
+        )
+    ).subquery("event_rows")
+    added = postgresql.insert(table).from_select(
+        EVENT_COLUMNS, select(*(rows.c[c] for c in EVENT_COLUMNS)).order_by(rows.c.n)
+    )
+    return added.cte("announced")
 
 
 class InvitationRepository:
@@ -234,11 +268,15 @@ class InvitationRepository:
         messages: Sequence[dict[str, Any]],
         conversation: Conversation,
         seen: tuple[dict[str, Any], dict[str, Any] | None],
+        events: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """Write a turn of a detached conversation: its messages (every column but the id; the
         inbound first, stored only if its provider id is new) and what changed in its invitation
         and response since `seen` (their `values_of` when read; None: a new response, whose id
         is set). False when the inbound was stored before (a redelivery): the caller rolls back.
+
+        `events` are the outbox rows the turn announced (every column but the id; a response
+        event's `response_id` is null when the turn adds the response, and is filled in here).
 
         One statement on PostgreSQL (the row changes as WITH queries), one per row on SQLite.
         """
@@ -251,14 +289,18 @@ class InvitationRepository:
         elif response is not None and seen[1] is not None:
             answer = changed(response, seen[1])
         if self.session.bind.dialect.name != "postgresql":
-            return await self._write_rows(messages, conversation, moved, answer, new=new)
+            return await self._write_rows(
+                messages, conversation, moved, answer, new=new, events=events
+            )
         params: dict[str, Any] = {"i_id": invitation.id, "r_id": response and response.id}
         for n, message in enumerate(messages):
             params.update({f"m{n}_{key}": value for key, value in message.items()})
         params.update({f"i_{key}": value for key, value in moved.items()})
         params.update({f"r_{key}": value for key, value in answer.items()})
         mode = ("insert" if new else "update", tuple(answer)) if answer else None
-        stmt = _turn_statement(len(messages), tuple(moved), mode)
+        for n, event in enumerate(events):
+            params.update({f"e{n}_{key}": value for key, value in event.items()})
+        stmt = _turn_statement(len(messages), tuple(moved), mode, len(events))
         rows = (await self.session.execute(stmt, params)).all()
         if not any(row[0] == "in" for row in rows):
             return False
@@ -274,6 +316,7 @@ class InvitationRepository:
         answer: dict[str, Any],
         *,
         new: bool,
+        events: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """`write_turn`, one statement per table (SQLite has no WITH queries that write)."""
         stored = await self.session.execute(_messages_insert(), list(messages))
@@ -289,6 +332,14 @@ class InvitationRepository:
         elif response is not None and answer:
             params = {**answer, "b_id": response.id}
             await self.session.execute(update_by_id(Response.__table__), params)
+        if events:
+            rows = [
+                {**e, "response_id": e["response_id"] or (response.id if response else None)}
+                if e["type"].startswith("response.")
+                else e
+                for e in events
+            ]
+            await self.session.execute(Event.__table__.insert(), rows)
         return True
 
     async def _conversation(

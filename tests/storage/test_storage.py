@@ -36,6 +36,7 @@ TABLES = {
     "instance_secret",
     "comment_analysis",
     "response_theme",
+    "suppression",
 }
 
 
@@ -49,7 +50,7 @@ async def test_migrations_create_the_schema_and_are_idempotent(database_url: str
                 await conn.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one()
             tables = await conn.run_sync(lambda c: set(c.dialect.get_table_names(c)))
-        assert version == "0005"
+        assert version == "0007"
         assert TABLES <= tables
     finally:
         await engine.dispose()
@@ -61,7 +62,7 @@ async def test_migrations_build_what_the_models_declare(database_url: str) -> No
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import storage.models  # noqa: F401 - registers the tables on SQLModel.metadata
+    from storage import models, outbound  # noqa: F401 - registers the tables on the metadata
 
     engine = create_engine(database_url)
     try:

@@ -16,6 +16,7 @@ ALL_CHANNELS = registry.infos()
 
 def manager(services: Services, **options: Any) -> Campaigns:
     options.setdefault("channels", ALL_CHANNELS)
+    options.setdefault("suppression", services.suppression)
     return Campaigns(sessions=services.sessions, clock=services.clock, **options)
 
 

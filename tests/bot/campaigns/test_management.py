@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.campaigns.management import Campaigns
 from bot.errors import Conflict, NotFound, Unprocessable
+from bot.invitations.suppression import Suppressions
 from bot.runtime.services import Services
 from storage.models import Campaign, CampaignRun, Invitation, RunStatus
 from storage.uow import UnitOfWork
@@ -43,7 +44,12 @@ async def test_add_validates_and_refuses(services: Services) -> None:
 
 @pytest.mark.parametrize("channel", ["whatsapp", "web"])
 def test_a_campaign_channel_is_one_that_reaches_people_by_itself(channel: str) -> None:
-    campaigns = Campaigns(sessions=async_sessionmaker(), clock=FakeClock(), channels=ALL_CHANNELS)
+    campaigns = Campaigns(
+        sessions=async_sessionmaker(),
+        clock=FakeClock(),
+        channels=ALL_CHANNELS,
+        suppression=Suppressions.keyed_by("a secret no database is opened for"),
+    )
     with pytest.raises(Unprocessable) as refused:
         campaigns.validate(spec(channel=channel))
     assert refused.value.field == "channel"

@@ -38,6 +38,7 @@ def make(
         sessions=services.sessions,
         clock=services.clock,
         channels=ALL_CHANNELS,
+        suppression=services.suppression,
         holder=default_holder(),
         lease_seconds=lease_seconds,
         poll_seconds=poll_seconds,

@@ -165,7 +165,12 @@ async def test_a_trigger_and_a_campaign_run_decide_alike(database_url: str) -> N
     try:
         await add_survey(services, key="relationship-nps", metric="nps")
         earlier = await _seed(services)
-        campaigns = Campaigns(sessions=services.sessions, clock=clock, channels=services.catalog)
+        campaigns = Campaigns(
+            sessions=services.sessions,
+            clock=clock,
+            channels=services.catalog,
+            suppression=services.suppression,
+        )
         spec = {"name": "everyone", "survey": "relationship-nps", "cron": "0 9 1 * *"}
         await campaigns.create(CampaignSpec.model_validate(spec))
         started = await campaigns.run_now("everyone")

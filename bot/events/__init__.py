@@ -1,0 +1,1 @@
+"""Closing the loop: events delivered to webhook subscriptions, alerts and help-desk write-back."""
