@@ -9,9 +9,9 @@ Welch's t-test for the change of a mean.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 Z95 = 1.959963984540054
 """The two-sided 95 % normal quantile."""

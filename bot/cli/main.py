@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from bot.cli.alerts import alerts_app
 from bot.cli.apikeys import apikey_app
 from bot.cli.campaigns import campaigns_app
 from bot.cli.comments import comments, themes
 from bot.cli.contacts import contacts_app
+from bot.cli.digests import digests_app
 from bot.cli.exports import export_app
 from bot.cli.imports import import_app
 from bot.cli.invitations import invitations_app
@@ -37,6 +39,8 @@ app.command()(comments)
 app.command()(themes)
 app.add_typer(export_app, name="export")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(digests_app, name="digests")
 app.add_typer(retention_app, name="retention")
 app.command(name="try")(try_)
 

@@ -61,7 +61,8 @@ class WebhookSender:
         self._client = client
         self._clock = clock
         self._timeline_url = timeline_url
-        self._on_disabled = on_disabled
+        # Public: the health job, started after the deliverer, sets it to hear of switch-offs.
+        self.on_disabled = on_disabled
 
     async def body(self, uow: UnitOfWork, delivery: Delivery, subject: Subject) -> str | None:
         hook = await uow.webhooks.get(delivery.webhook_id or "")
@@ -110,8 +111,8 @@ class WebhookSender:
             if await uow.webhooks.disable(hook_id, reason, now):
                 log.warning("webhook %s switched off: %s", hook_id, reason)
                 hook = await uow.webhooks.get(hook_id)
-                if hook is not None and self._on_disabled is not None:
-                    self._on_disabled(hook, reason)
+                if hook is not None and self.on_disabled is not None:
+                    self.on_disabled(hook, reason)
 
 
 def deliverer_for(

@@ -11,10 +11,12 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from bot.http import (
+    alerts,
     apikeys,
     campaigns,
     contacts,
     dashboard,
+    digests,
     errors,
     invitations,
     methods,
@@ -79,7 +81,7 @@ def create_app(
         themes,
         campaigns,
     )
-    for module in (*resources, subscriptions, apikeys, webhooks):
+    for module in (*resources, subscriptions, alerts, digests, apikeys, webhooks):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     for wiring in registry.WIRINGS:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from bot.events import subscriptions
@@ -159,7 +159,10 @@ async def list_deliveries(
     responses={409: {"model": ApiError, "description": "Still pending, or never sent"}},
 )
 async def resend_delivery(
-    webhook_id: str, delivery_id: int, uow: UowDep, services: ServicesDep
+    webhook_id: str,
+    delivery_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    uow: UowDep,
+    services: ServicesDep,
 ) -> dict[str, Any]:
     """Send a delivery again (same body, same event id), due now."""
     await subscriptions.resend(uow, webhook_id, delivery_id, services.clock())

@@ -12,12 +12,15 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.contacts.schemas import ContactIn, Properties
-from bot.invitations.triggers import ZENDESK, TriggerCommand
+from bot.invitations.tickets import ticket_number
+from bot.invitations.triggers import ZENDESK, TriggerCommand, scoped_key
 
 # Beyond this distance from our clock a signed request is refused: it bounds how long a
 # captured request can be replayed, and still allows for ordinary clock drift.
 MAX_SKEW = timedelta(minutes=5)
 SOLVED_STATUSES = frozenset({"solved", "closed"})
+# The Zendesk receiver's idempotency key for a ticket is this plus the ticket's id.
+TICKET_KEY = "ticket:"
 
 GENERIC_TIMESTAMP_HEADER = "X-Surveybot-Timestamp"
 GENERIC_SIGNATURE_HEADER = "X-Surveybot-Signature"
@@ -160,9 +163,18 @@ def zendesk_trigger(
         delay_seconds=delay_seconds,
         properties=properties,
         # One survey per ticket: solved again, or closed, it is the same ticket.
-        idempotency_key=f"ticket:{ticket_id}",
+        idempotency_key=f"{TICKET_KEY}{ticket_id}",
         key_names_event=True,
     )
+
+
+def zendesk_ticket(idempotency_key: str | None, survey: str) -> str | None:
+    """The ticket whose solving made an invitation, from its stored key; None when the Zendesk
+    receiver did not make it (only the receiver's keys are scoped to the caller `zendesk`)."""
+    prefix = scoped_key(ZENDESK, survey, TICKET_KEY)
+    if idempotency_key is None or not idempotency_key.startswith(prefix):
+        return None
+    return ticket_number(idempotency_key[len(prefix) :])
 
 
 def _contact(external_id: str, user: ZendeskUser) -> ContactIn:

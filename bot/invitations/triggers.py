@@ -16,6 +16,7 @@ from bot.contacts.schemas import ContactIn, Properties
 from bot.errors import Conflict, NotFound, Unprocessable
 from bot.invitations import decisions
 from bot.invitations.suppression import Suppressions
+from bot.invitations.tickets import check_ticket_property
 from channels.base import ChannelInfo
 from storage.models import Invitation
 from storage.repositories.surveys import to_domain
@@ -118,6 +119,7 @@ async def create_invitation(
             field="survey",
         )
     survey = to_domain(row)
+    check_ticket_property(request.properties)
     key = _stored_key(request)
     if key is not None:
         # Before the upsert: a replay must change nothing, not even the contact.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,11 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
     smtp_from: str | None = None
     smtp_unsubscribe_mailto: str | None = None
+    # Health alerts (a survey gone silent, a channel failing, a webhook switched off) go to this
+    # address through the SMTP settings; unset, they are warnings in the log only.
+    operator_email: str | None = None
+    # A survey that normally sends and has sent nothing for this many hours is reported.
+    health_silent_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
     # Help-desk webhooks (/webhooks/events/{source}, /webhooks/zendesk): off until a secret is set.
     webhook_secrets: dict[str, SecretStr] = {}
@@ -76,6 +82,10 @@ class Settings(BaseSettings):
     helpdesk_survey: str | None = None
     helpdesk_channel: str | None = None  # a channel's name (checked against bot.wiring.registry)
     helpdesk_delay_seconds: int = Field(default=86400, ge=0, le=90 * 24 * 3600)
+    # Zendesk write-back (bot.events.writeback): on when all three are set.
+    zendesk_api_base: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
     # Phone numbers callers send without + and a country code are read as this region's
     # (e.g. US: "(415) 555-0123"); unset, every number must be E.164.
     default_phone_region: str | None = None
@@ -161,6 +171,58 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("zendesk_api_base")
+    @classmethod
+    def _zendesk_api_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.path.strip("/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                f"{value.strip()!r} is not a Zendesk address: write it as"
+                " https://<subdomain>.zendesk.com, without a path"
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("zendesk_email")
+    @classmethod
+    def _zendesk_email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        email = value.strip()
+        name, at, domain = email.partition("@")
+        if not (name and at and domain) or "@" in domain or any(c.isspace() for c in email):
+            raise ValueError(
+                "is not an email address: use the Zendesk user's, e.g. agent@example.com"
+            )
+        return email
+
+    @field_validator("zendesk_api_token")
+    @classmethod
+    def _zendesk_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("operator_email")
+    @classmethod
+    def _operator_email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            return validate_email(value.strip(), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"{value.strip()!r} is not an email address: {exc}") from exc
+
     @field_validator("brand_name")
     @classmethod
     def _brand_name(cls, value: str | None) -> str | None:
@@ -219,6 +281,12 @@ def _half_given(settings: Settings) -> list[str]:
             f"{missing} is not set: the email channel needs both SURVEYBOT_SMTP_HOST and"
             " SURVEYBOT_SMTP_FROM (the sender, e.g. surveys@example.com); set both, or neither"
         )
+    if given(s.operator_email) and not (given(s.smtp_host) and given(s.smtp_from)):
+        problems.append(
+            "SURVEYBOT_SMTP_HOST and SURVEYBOT_SMTP_FROM are not set: health alerts to"
+            " SURVEYBOT_OPERATOR_EMAIL are mailed through them; set them, or unset"
+            " SURVEYBOT_OPERATOR_EMAIL (the alerts then go to the log)"
+        )
     if given(s.smtp_username) != given(s.smtp_password):
         missing = "SURVEYBOT_SMTP_PASSWORD" if given(s.smtp_username) else "SURVEYBOT_SMTP_USERNAME"
         problems.append(
@@ -250,6 +318,18 @@ def _half_given(settings: Settings) -> list[str]:
             "SURVEYBOT_HELPDESK_SURVEY is not set: the Zendesk receiver needs the key of the"
             " survey to send when a ticket is solved; set it, or unset"
             " SURVEYBOT_ZENDESK_WEBHOOK_SECRET"
+        )
+    zendesk = {
+        "SURVEYBOT_ZENDESK_API_BASE": given(s.zendesk_api_base),
+        "SURVEYBOT_ZENDESK_EMAIL": given(s.zendesk_email),
+        "SURVEYBOT_ZENDESK_API_TOKEN": given(s.zendesk_api_token),
+    }
+    if any(zendesk.values()) and not all(zendesk.values()):
+        absent = [name for name, present in zendesk.items() if not present]
+        verb = "is" if len(absent) == 1 else "are"
+        problems.append(
+            f"{' and '.join(absent)} {verb} not set: the Zendesk write-back needs the account's"
+            " address, an agent's email and an API token; set them all, or none"
         )
     return problems
 

@@ -9,9 +9,12 @@ from bot.campaigns.scheduler import CampaignScheduler, default_holder
 from bot.events.delivering import Deliverer
 from bot.events.posting import deliverer_for
 from bot.events.routing import Router, Subscriptions
+from bot.events.writeback import TARGET, zendesk_writeback
+from bot.events.zendesk_api import ZendeskAccount
 from bot.insight.tagging import Tagger
 from bot.privacy.retention import RetentionJob
 from bot.runtime.services import Services
+from bot.startup.alerting import add_alerting
 from bot.startup.bootstrap import configured_wirings
 
 
@@ -61,6 +64,28 @@ def start_events(services: Services) -> tuple[Router, Deliverer]:
     deliverer = deliverer_for(
         services.sessions, services.clock, client, services.settings.base_url()
     )
+    add_writeback(services, client, router, deliverer)
+    # Alerts, and the health and digest jobs (each under a lease of its own).
+    add_alerting(services, client, router, deliverer)
     services.spawn(router.run(), "event-router")
     services.spawn(deliverer.run(), "event-deliverer")
     return router, deliverer
+
+
+def add_writeback(
+    services: Services, client: httpx.AsyncClient, router: Router, deliverer: Deliverer
+) -> None:
+    """Plug the Zendesk write-back into the router and the deliverer when it is configured."""
+    settings = services.settings
+    token = settings.zendesk_api_token
+    # All three or none: the settings refuse a half-given set.
+    if settings.zendesk_api_base is None or settings.zendesk_email is None or token is None:
+        return
+    account = ZendeskAccount(
+        base=settings.zendesk_api_base, email=settings.zendesk_email, token=token.get_secret_value()
+    )
+    notes, sender = zendesk_writeback(
+        account=account, client=client, clock=services.clock, base_url=settings.base_url()
+    )
+    router.consumers = [*router.consumers, notes]
+    deliverer.senders = {**deliverer.senders, TARGET: sender}

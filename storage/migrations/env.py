@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from storage import models, outbound  # noqa: F401  (registers the tables on the metadata)
+from storage import alerting, models, outbound  # noqa: F401  (registers the tables)
 from storage.database import DEFAULT_DATABASE_URL, create_engine
 
 target_metadata = SQLModel.metadata

@@ -37,6 +37,10 @@ TABLES = {
     "comment_analysis",
     "response_theme",
     "suppression",
+    "alert_rule",
+    "digest",
+    "digest_sent",
+    "health_notice",
 }
 
 
@@ -50,7 +54,7 @@ async def test_migrations_create_the_schema_and_are_idempotent(database_url: str
                 await conn.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one()
             tables = await conn.run_sync(lambda c: set(c.dialect.get_table_names(c)))
-        assert version == "0007"
+        assert version == "0008"
         assert TABLES <= tables
     finally:
         await engine.dispose()
@@ -62,7 +66,7 @@ async def test_migrations_build_what_the_models_declare(database_url: str) -> No
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from storage import models, outbound  # noqa: F401 - registers the tables on the metadata
+    from storage import alerting, models, outbound  # noqa: F401 - registers the tables
 
     engine = create_engine(database_url)
     try:

@@ -1,0 +1,1 @@
+"""Digests: a survey's numbers and notable comments mailed daily or weekly."""
