@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
@@ -9,15 +12,29 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
 
 
+def _routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
+    """Every route with the prefix it is included under (FastAPI keeps included routers as
+    wrappers around the router as written, so their routes are one level down)."""
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            context = getattr(route, "include_context", None)
+            yield from _routes(original.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(route, Route) and route.methods is not None:
+            yield prefix, route
+
+
 def allowed_methods(app: FastAPI, request: Request) -> list[str]:
     """Every method the routes matching this request's path accept (HEAD beside GET)."""
     methods: set[str] = set()
-    for route in app.router.routes:
-        if not isinstance(route, Route) or route.methods is None:
+    path = request.scope["path"]
+    for prefix, route in _routes(app.router.routes):
+        if prefix and not path.startswith(prefix):
             continue
-        match, _ = route.matches(request.scope)
+        scope = {**request.scope, "path": path[len(prefix) :]} if prefix else request.scope
+        match, _ = route.matches(scope)
         if match is not Match.NONE:
-            methods |= route.methods
+            methods |= route.methods or set()
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
