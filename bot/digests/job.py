@@ -9,7 +9,6 @@ later.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from bot.digests.management import get
 from bot.digests.render import digest_mail
 from bot.digests.schedule import Period, latest_due, parse_at
 from bot.events.mail import Mail, Mailer, MailError
+from bot.ticking import Ticker, hold
 from storage.alerting import Digest
 from storage.models import SurveyRow
 from storage.repositories.alerting import DigestRepository
@@ -123,24 +123,16 @@ class DigestJob:
     interval: float = CHECK_EVERY
     _retry_at: dict[int, datetime] = field(default_factory=dict)
 
-    async def run(self) -> None:
-        while True:
-            try:
-                if await self._lease():
-                    await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sending digests failed; trying again")
-            await asyncio.sleep(self.interval)
+    def __post_init__(self) -> None:
+        self._ticker = Ticker("sending digests", self.interval, log)
 
-    async def _lease(self) -> bool:
-        now = self.clock()
-        until = now + timedelta(seconds=2 * self.interval + 60)
-        async with UnitOfWork(self.sessions) as uow:
-            held = await uow.leases.acquire(LEASE_NAME, self.holder, until, now)
-            await uow.commit()
-        return held
+    async def run(self) -> None:
+        await self._ticker.run(self._leased_tick)
+
+    async def _leased_tick(self) -> None:
+        seconds = 2 * self.interval + 60
+        if await hold(self.sessions, LEASE_NAME, self.holder, now=self.clock(), seconds=seconds):
+            await self.tick()
 
     async def tick(self) -> list[Sent]:
         """Send every digest whose period is due and not sent yet."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.events import policy
 from bot.events.payloads import Subject
 from bot.events.routing import subject_of
+from bot.ticking import Ticker
 from storage.outbound import Delivery, DeliveryStatus
 from storage.repositories.events import rows_of
 from storage.uow import UnitOfWork
@@ -66,25 +67,19 @@ class Deliverer:
     senders: Mapping[str, Sender]
     interval: float = 1.0
     lease: timedelta = timedelta(seconds=60)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._ticker = Ticker("delivering events", self.interval, log)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._ticker.wake()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.send_due() == BATCH:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivering events failed; trying again")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+        await self._ticker.run(self._tick)
+
+    async def _tick(self) -> None:
+        while await self.send_due() == BATCH:
+            pass
 
     async def send_due(self) -> int:
         """Claim and send one batch of due deliveries; how many were claimed."""

@@ -9,10 +9,9 @@ the next check tries again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import mail_layout as layout
 from bot.events.mail import Mail, Mailer, MailError
+from bot.ticking import Ticker, hold
 from storage.alerting import HealthNotice
 from storage.outbound import WebhookStatus
 from storage.repositories.alerting import HealthRepository
@@ -148,39 +148,26 @@ class HealthJob:
     silent_hours: float = 24.0
     interval: float = CHECK_EVERY
     sender_name: str = "surveybot"
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._ticker = Ticker("health check", self.interval, log)
 
     def wake(self) -> None:
         """Check now rather than at the next tick."""
-        self._wake.set()
+        self._ticker.wake()
 
     def webhook_disabled(self, hook: Any, reason: str) -> None:
         """The webhook sender's `on_disabled`: tell it without waiting for the next tick."""
         self.wake()
 
     async def run(self) -> None:
-        while True:
-            try:
-                if await self._lease():
-                    await self.check()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("health check failed; trying again")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+        await self._ticker.run(self._leased_check)
 
-    async def _lease(self) -> bool:
-        now = self.clock()
+    async def _leased_check(self) -> None:
         # Held across two ticks, so a holder that is only slow does not lose it.
-        until = now + timedelta(seconds=2 * self.interval + 60)
-        async with UnitOfWork(self.sessions) as uow:
-            held = await uow.leases.acquire(LEASE_NAME, self.holder, until, now)
-            await uow.commit()
-        return held
+        seconds = 2 * self.interval + 60
+        if await hold(self.sessions, LEASE_NAME, self.holder, now=self.clock(), seconds=seconds):
+            await self.check()
 
     async def check(self) -> list[Finding]:
         """One pass over every condition; the findings told now (not told before)."""

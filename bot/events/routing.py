@@ -7,10 +7,9 @@ with SKIP LOCKED, and a delivery is unique per (target, event), so routing twice
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events.matching import wants
 from bot.events.payloads import Subject
+from bot.ticking import Ticker
 from storage.outbound import DeliveryStatus
 from storage.repositories.events import rows_of
 from storage.uow import UnitOfWork
@@ -84,27 +84,21 @@ class Router:
     clock: Callable[[], datetime]
     consumers: Sequence[Consumer]
     interval: float = 1.0
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _pruned_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        self._ticker = Ticker("routing events", self.interval, log)
+
     def wake(self) -> None:
-        self._wake.set()
+        self._ticker.wake()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.route() == BATCH:
-                    pass
-                await self._prune()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("routing events failed; trying again")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+        await self._ticker.run(self._tick)
+
+    async def _tick(self) -> None:
+        while await self.route() == BATCH:
+            pass
+        await self._prune()
 
     async def route(self) -> int:
         """Route one batch of events; how many were routed."""

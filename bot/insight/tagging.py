@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.insight.themes import ThemeBook, disagrees, polarity
+from bot.ticking import Ticker, hold
 from storage.models import SurveyRow
 from storage.repositories.answers import PendingComment
 from storage.repositories.surveys import to_domain
@@ -59,36 +60,24 @@ class Tagger:
     _books: dict[int, tuple[Survey, ThemeBook]] = field(default_factory=dict)
     _swept: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     _id_seen: int | None = None
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._ticker = Ticker("tagging comments", self.interval, log)
 
     def wake(self) -> None:
         """Look for comments now rather than at the next tick."""
-        self._wake.set()
+        self._ticker.wake()
 
     async def run(self) -> None:
-        """Tick until cancelled; a failing tick is logged and the next one tries again."""
-        while True:
-            try:
-                if await self._lease():
-                    await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("tagging comments failed; trying again")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+        """Tick while holding the lease, until cancelled."""
+        await self._ticker.run(self._leased_tick)
 
-    async def _lease(self) -> bool:
-        now = self.clock()
-        async with UnitOfWork(self.sessions) as uow:
-            held = await uow.leases.acquire(
-                LEASE_NAME, self.holder, now + timedelta(seconds=self.lease_seconds), now
-            )
-            await uow.commit()
-        return held
+    async def _leased_tick(self) -> None:
+        held = await hold(
+            self.sessions, LEASE_NAME, self.holder, now=self.clock(), seconds=self.lease_seconds
+        )
+        if held:
+            await self.tick()
 
     async def tick(self) -> int:
         """One pass over every survey: comments tagged."""

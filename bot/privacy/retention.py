@@ -7,7 +7,6 @@ batches, one short transaction each, so answers keep flowing while a large backl
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.ticking import Ticker, hold
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.privacy")
@@ -101,28 +101,20 @@ class RetentionJob:
 
     async def run(self) -> None:
         """Purge until cancelled; a failing purge is logged and tried again at the next poll."""
-        while True:
-            try:
-                # Renewed at every poll, so the holder keeps it between its hourly purges.
-                if await self._lease() and self._due():
-                    await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("retention purge failed; trying again")
-            await asyncio.sleep(self.poll_seconds)
+        await Ticker("retention purge", self.poll_seconds, log).run(self._poll)
+
+    async def _poll(self) -> None:
+        # Renewed at every poll, so the holder keeps it between its hourly purges.
+        if await self._lease() and self._due():
+            await self.tick()
 
     def _due(self) -> bool:
         return self._last is None or self.clock() - self._last >= self.every
 
     async def _lease(self) -> bool:
-        now = self.clock()
-        async with UnitOfWork(self.sessions) as uow:
-            held = await uow.leases.acquire(
-                LEASE_NAME, self.holder, now + timedelta(seconds=self.lease_seconds), now
-            )
-            await uow.commit()
-        return held
+        return await hold(
+            self.sessions, LEASE_NAME, self.holder, now=self.clock(), seconds=self.lease_seconds
+        )
 
     async def tick(self) -> Purged:
         """One purge of what is older than the retention period now."""
