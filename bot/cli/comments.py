@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import fail, load_settings, out, run, table
+from bot.cli.common import fail, out, table
 from bot.cli.insight_options import (
     BandOption,
     ChannelOption,
@@ -19,6 +19,7 @@ from bot.cli.insight_options import (
     SurveyOption,
     ToOption,
     cli_filters,
+    on_survey,
     option_message,
 )
 
@@ -39,26 +40,13 @@ def comments(
     as_json: JsonOption = False,
 ) -> None:
     """List responses newest first, with their comments, themes and context."""
-    from bot.errors import ServiceError
     from bot.insight.comments import list_responses
-    from bot.runtime.database import database
-    from storage.uow import UnitOfWork
 
     filters = cli_filters(from_, to, channel, reason, band, prop, search)
-    settings = load_settings()
-
-    async def main() -> tuple[list[dict[str, Any]], int]:
-        async with database(settings) as sessions:
-            async with UnitOfWork(sessions) as uow:
-                row = await uow.surveys.get_by_key(survey)
-                if row is None:
-                    fail(f"survey {survey!r} does not exist")
-                try:
-                    return await list_responses(uow, row, filters, limit=limit, offset=offset)
-                except ServiceError as exc:
-                    fail(option_message(exc))
-
-    data, total = run(main())
+    data, total = on_survey(
+        survey,
+        lambda uow, row: list_responses(uow, row, filters, limit=limit, offset=offset),
+    )
     if as_json:
         print(json.dumps({"data": data, "count": total}, ensure_ascii=False, default=str))
         return
@@ -106,28 +94,16 @@ def themes(
     from bot.errors import ServiceError
     from bot.insight.scores import comparison_period
     from bot.insight.theme_counts import theme_report
-    from bot.runtime.database import database
-    from storage.uow import UnitOfWork
 
     filters = cli_filters(from_, to, channel, reason, band, prop, search)
     try:
         against = comparison_period(compare, None, None, filters, now=datetime.now(UTC))
     except ServiceError as exc:
         fail(option_message(exc))
-    settings = load_settings()
-
-    async def main() -> dict[str, Any]:
-        async with database(settings) as sessions:
-            async with UnitOfWork(sessions) as uow:
-                row = await uow.surveys.get_by_key(survey)
-                if row is None:
-                    fail(f"survey {survey!r} does not exist")
-                try:
-                    return await theme_report(uow, row, filters, against=against, proposals=propose)
-                except ServiceError as exc:
-                    fail(option_message(exc))
-
-    result = run(main())
+    result = on_survey(
+        survey,
+        lambda uow, row: theme_report(uow, row, filters, against=against, proposals=propose),
+    )
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from bot.cli.common import fail
+from bot.cli.common import fail, load_settings, run
 
 if TYPE_CHECKING:
     from bot.insight.filters import Filters
+    from storage.models import SurveyRow
+    from storage.uow import UnitOfWork
+
+T = TypeVar("T")
 
 FromOption = Annotated[
     str | None, typer.Option("--from", metavar="DATE", help="First day (YYYY-MM-DD) or ISO time")
@@ -88,3 +93,26 @@ def option_message(exc: Any) -> str:
 
 
 SurveyOption = Annotated[str, typer.Option("--survey", metavar="KEY", help="Survey key")]
+
+
+def on_survey(key: str, work: Callable[[UnitOfWork, SurveyRow], Awaitable[T]]) -> T:
+    """Open the database, find survey `key` and run `work` on it in one unit of work; an
+    unknown survey, or a refusal of the work, exits 1 with one sentence naming the option."""
+    from bot.errors import ServiceError
+    from bot.runtime.database import database
+    from storage.uow import UnitOfWork
+
+    settings = load_settings()
+
+    async def main() -> T:
+        async with database(settings) as sessions:
+            async with UnitOfWork(sessions) as uow:
+                row = await uow.surveys.get_by_key(key)
+                if row is None:
+                    fail(f"survey {key!r} does not exist")
+                try:
+                    return await work(uow, row)
+                except ServiceError as exc:
+                    fail(option_message(exc))
+
+    return run(main())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli.common import fail, load_settings, out, run, table
+from bot.cli.common import fail, out, table
 from bot.cli.insight_options import (
     BandOption,
     ChannelOption,
@@ -18,6 +18,7 @@ from bot.cli.insight_options import (
     SearchOption,
     ToOption,
     cli_filters,
+    on_survey,
     option_message,
 )
 
@@ -70,8 +71,6 @@ def report(
     """Score a survey over a period, overall and by groups, with 95 % intervals and the change."""
     from bot.errors import ServiceError
     from bot.insight.scores import build_report, comparison_period
-    from bot.runtime.database import database
-    from storage.uow import UnitOfWork
 
     filters = cli_filters(from_, to, channel, reason, band, prop, search)
     fields: list[str] = []
@@ -83,22 +82,9 @@ def report(
         )
     except ServiceError as exc:
         fail(option_message(exc).replace("compare_from", "--compare-from"))
-    settings = load_settings()
-
-    async def main() -> dict[str, Any]:
-        async with database(settings) as sessions:
-            async with UnitOfWork(sessions) as uow:
-                row = await uow.surveys.get_by_key(survey)
-                if row is None:
-                    fail(f"survey {survey!r} does not exist")
-                try:
-                    return await build_report(uow, row, filters, group_by=fields, against=against)
-                except ServiceError as exc:
-                    fail(option_message(exc))
-                except ValueError as exc:
-                    fail(str(exc))
-
-    result = run(main())
+    result = on_survey(
+        survey, lambda uow, row: build_report(uow, row, filters, group_by=fields, against=against)
+    )
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
