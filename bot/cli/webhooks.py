@@ -147,10 +147,9 @@ def webhooks_test(
     webhook_id: Annotated[str, typer.Argument(help="The subscription's id (wh_…)")],
 ) -> None:
     """Send a `webhook.test` event now and print what the endpoint answered."""
-    import httpx
-
     from bot.errors import ServiceError
     from bot.events import subscriptions
+    from bot.events.poster import Poster
     from bot.events.posting import deliverer_for
     from bot.runtime.database import database
     from storage.uow import UnitOfWork
@@ -168,8 +167,8 @@ def webhooks_test(
                 except ServiceError as exc:
                     fail(exc.message)
                 await uow.commit()
-            async with httpx.AsyncClient(follow_redirects=False) as client:
-                deliverer = deliverer_for(sessions, now, client, settings.base_url())
+            async with Poster() as poster:
+                deliverer = deliverer_for(sessions, now, poster, settings.base_url())
                 delivery = await deliverer.deliver_one(delivery_id)
             assert delivery is not None
             return {

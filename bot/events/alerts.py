@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import policy
 from bot.events.alert_mail import alert_body, alert_mail, links_for
-from bot.events.delivering import Attempt
+from bot.events.delivering import Attempt, Due, Outcome
 from bot.events.mail import Mail, Mailer, MailError
 from bot.events.matching import wants
 from bot.events.payloads import Subject, encode
-from bot.events.posting import TIMEOUT, signed_headers
+from bot.events.poster import Poster, PostFailed
+from bot.events.posting import signed_headers
 from bot.events.routing import Planned
 from storage.alerting import AlertRule
 from storage.outbound import Delivery, WebhookStatus
@@ -76,14 +76,14 @@ class AlertSender:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        client: httpx.AsyncClient,
+        poster: Poster,
         clock: Callable[[], datetime],
         mailer: Mailer | None,
         base_url: str,
         sender_name: str = "surveybot",
     ) -> None:
         self._sessions = sessions
-        self._client = client
+        self._poster = poster
         self._clock = clock
         self._mailer = mailer
         self._base_url = base_url
@@ -122,8 +122,9 @@ class AlertSender:
             return None
         return json.dumps(payload, ensure_ascii=False)
 
-    async def send(self, delivery: Delivery, payload: str) -> Attempt:
-        data: dict[str, Any] = json.loads(payload)
+    async def send(self, due: Due) -> Attempt:
+        delivery = due.delivery
+        data: dict[str, Any] = json.loads(due.payload)
         sent = 0
         final: list[str] = []  # refused for good: not tried again
         later: list[str] = []  # worth another try
@@ -162,9 +163,7 @@ class AlertSender:
             return Attempt(status=DONE)
         return Attempt(status=REFUSED, error="; ".join(final) or "nothing to send")
 
-    async def settled(
-        self, uow: UnitOfWork, delivery: Delivery, verdict: policy.Verdict, now: datetime
-    ) -> None:
+    async def settled(self, uow: UnitOfWork, outcomes: Sequence[Outcome], now: datetime) -> None:
         return None  # a webhook's health is kept by its own deliveries, not by alerts
 
     async def _mail(self, address: str, mail: dict[str, str]) -> MailError | None:
@@ -185,16 +184,12 @@ class AlertSender:
         body = webhook["body"].encode()
         headers = signed_headers(hook.secret, alert_id, int(self._clock().timestamp()), body)
         try:
-            answer = await self._client.post(
-                hook.url, content=body, headers=headers, timeout=TIMEOUT
-            )
-        except httpx.TimeoutException:
-            return Attempt(status=None, error="webhook timed out")
-        except httpx.HTTPError as exc:
-            return Attempt(status=None, error=f"webhook: could not connect: {type(exc).__name__}")
-        retry_after = policy.retry_after_seconds(answer.headers.get("Retry-After"), self._clock())
-        error = None if answer.is_success else f"webhook answered HTTP {answer.status_code}"
-        return Attempt(status=answer.status_code, error=error, retry_after=retry_after)
+            answer = await self._poster.post(hook.url, body, headers)
+        except PostFailed as exc:
+            return Attempt(status=None, error=f"webhook {exc}")
+        retry_after = policy.retry_after_seconds(answer.retry_after, self._clock())
+        error = None if 200 <= answer.status < 300 else f"webhook answered HTTP {answer.status}"
+        return Attempt(status=answer.status, error=error, retry_after=retry_after)
 
     async def _narrow(self, delivery: Delivery, left: dict[str, Any]) -> None:
         async with UnitOfWork(self._sessions) as uow:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,7 +22,7 @@ from bot.events import policy
 from bot.events.payloads import Subject
 from bot.events.routing import subject_of
 from bot.ticking import Ticker
-from storage.outbound import Delivery, DeliveryStatus
+from storage.outbound import Delivery, DeliveryStatus, Webhook
 from storage.repositories.events import rows_of
 from storage.uow import UnitOfWork
 
@@ -43,19 +43,37 @@ class Attempt:
     drop: bool = False
 
 
+@dataclass(slots=True)
+class Due:
+    """A claimed delivery ready for an attempt, with what was read for it at the claim."""
+
+    delivery: Delivery
+    payload: str
+    event_uid: str
+    # The subscription it goes to, if any, as it stood at the claim (None: gone or not one).
+    webhook: Webhook | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An attempt's result as recorded: the verdict and whether the delivery was dropped."""
+
+    due: Due
+    verdict: policy.Verdict
+    dropped: bool
+
+
 class Sender(Protocol):
     """Sends one kind of delivery (webhook:…, alert:…, zendesk)."""
 
     async def body(self, uow: UnitOfWork, delivery: Delivery, subject: Subject) -> str | None:
         """The text to send, built once; None drops the delivery (its target is gone)."""
 
-    async def send(self, delivery: Delivery, payload: str) -> Attempt:
+    async def send(self, due: Due) -> Attempt:
         """One attempt."""
 
-    async def settled(
-        self, uow: UnitOfWork, delivery: Delivery, verdict: policy.Verdict, now: datetime
-    ) -> None:
-        """After an attempt is recorded (in its transaction): bookkeeping of the target."""
+    async def settled(self, uow: UnitOfWork, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """After a batch's attempts are recorded (in their transaction): the targets' books."""
 
 
 @dataclass
@@ -82,20 +100,18 @@ class Deliverer:
             pass
 
     async def send_due(self) -> int:
-        """Claim and send one batch of due deliveries; how many were claimed."""
+        """Claim and send one batch of due deliveries; how many were claimed.
+
+        The batch is read in one transaction and its results written in one more, so a
+        delivery costs the database a share of two transactions, not three of its own.
+        """
         now = self.clock()
         lease_until = now + self.lease
         async with UnitOfWork(self.sessions) as uow:
             claimed = await uow.deliveries.claim(now, lease_until, BATCH)
-            ready = await self._bodies(uow, claimed, now)
+            ready = await self._ready(uow, claimed, now)
             await uow.commit()
-        limit = asyncio.Semaphore(CONCURRENCY)
-
-        async def one(delivery: Delivery) -> None:
-            async with limit:
-                await self._attempt(delivery, lease_until)
-
-        await asyncio.gather(*(one(d) for d in ready))
+        await self._attempt_all(ready, lease_until)
         return len(claimed)
 
     async def deliver_one(self, delivery_id: int) -> Delivery | None:
@@ -108,53 +124,101 @@ class Deliverer:
                 return delivery
             await uow.deliveries.lease(delivery_id, lease_until)
             delivery.lease_until = lease_until
-            ready = await self._bodies(uow, [delivery], now)
+            ready = await self._ready(uow, [delivery], now)
             await uow.commit()
-        for item in ready:
-            await self._attempt(item, lease_until)
+        await self._attempt_all(ready, lease_until)
         async with UnitOfWork(self.sessions) as uow:
             return await uow.deliveries.get(delivery_id)
 
-    async def _bodies(
-        self, uow: UnitOfWork, claimed: list[Delivery], now: datetime
-    ) -> list[Delivery]:
-        """Fix the body of each first attempt (stored with the claim); drop what has no target."""
+    async def _ready(self, uow: UnitOfWork, claimed: list[Delivery], now: datetime) -> list[Due]:
+        """Each claimed delivery with its body (fixed at the first attempt and stored with the
+        claim), its event's id and its subscription; what has no target any more is dropped."""
+        if not claimed:
+            return []
+        events = await uow.events.many({d.event_id for d in claimed})
+        hooks = await uow.webhooks.many({d.webhook_id for d in claimed if d.webhook_id})
         fresh = [d for d in claimed if d.payload is None]
-        ready = [d for d in claimed if d.payload is not None]
-        if fresh:
-            events = {e.id: e for e in [await uow.events.get(d.event_id) for d in fresh] if e}
-            found = await rows_of(uow.session, list(events.values()))
-            for delivery in fresh:
-                event = events.get(delivery.event_id)
+        found = await rows_of(
+            uow.session, [events[d.event_id] for d in fresh if d.event_id in events]
+        )
+        ready: list[Due] = []
+        bodies: list[tuple[int, str]] = []
+        dropped: list[int] = []
+        for delivery in claimed:
+            event = events.get(delivery.event_id)
+            body = delivery.payload
+            if body is None and event is not None:
                 sender = self.senders.get(delivery.target.split(":", 1)[0])
-                body = None
-                if event is not None and sender is not None:
-                    subject = subject_of(event, found[event.id or 0])
-                    body = await sender.body(uow, delivery, subject)
-                if body is None:
-                    await uow.deliveries.settle(
-                        delivery.id or 0,
-                        delivery.lease_until or now,
-                        status=DeliveryStatus.DROPPED,
-                        finished_at=now,
-                        last_error="its target no longer exists",
-                    )
-                    continue
-                delivery.payload = body
-                delivery.first_attempt_at = now
-                await uow.deliveries.fix_body(delivery.id or 0, body, now)
-                ready.append(delivery)
+                if sender is not None:
+                    body = await sender.body(uow, delivery, subject_of(event, found[event.id or 0]))
+                if body is not None:
+                    delivery.payload, delivery.first_attempt_at = body, now
+                    bodies.append((delivery.id or 0, body))
+            if event is None or body is None:
+                dropped.append(delivery.id or 0)
+                continue
+            hook = hooks.get(delivery.webhook_id) if delivery.webhook_id else None
+            ready.append(Due(delivery=delivery, payload=body, event_uid=event.uid, webhook=hook))
+        await uow.deliveries.fix_bodies(bodies, now)
+        await uow.deliveries.drop(dropped, "its target no longer exists", now)
         return ready
 
-    async def _attempt(self, delivery: Delivery, lease_until: datetime) -> None:
-        sender = self.senders[delivery.target.split(":", 1)[0]]
-        assert delivery.payload is not None
+    async def _attempt_all(self, ready: list[Due], lease_until: datetime) -> None:
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(due: Due) -> tuple[Due, Attempt]:
+            async with limit:
+                return due, await self._try(due)
+
+        if ready:
+            await self._record(await asyncio.gather(*(one(d) for d in ready)), lease_until)
+
+    async def _try(self, due: Due) -> Attempt:
+        sender = self.senders[due.delivery.target.split(":", 1)[0]]
         try:
-            attempt = await sender.send(delivery, delivery.payload)
+            return await sender.send(due)
         except Exception as exc:  # a sender's bug must not lose the delivery: retried
-            log.exception("delivery %s: the sender failed", delivery.id)
-            attempt = Attempt(status=None, error=f"{type(exc).__name__}")
+            log.exception("delivery %s: the sender failed", due.delivery.id)
+            return Attempt(status=None, error=f"{type(exc).__name__}")
+
+    async def _record(self, tried: list[tuple[Due, Attempt]], lease_until: datetime) -> None:
+        """Write the batch's results, those whose lease still holds, in one transaction."""
         now = self.clock()
+        outcomes: list[Outcome] = []
+        rows: list[dict[str, Any]] = []
+        for due, attempt in tried:
+            outcome, row = self._result(due, attempt, now)
+            outcomes.append(outcome)
+            rows.append(row)
+        async with UnitOfWork(self.sessions) as uow:
+            held = await uow.deliveries.settle_many(rows, lease_until)
+            kept = [o for o in outcomes if (o.due.delivery.id or 0) in held]
+            for prefix, sender in self.senders.items():
+                mine = [
+                    o
+                    for o in kept
+                    if not o.dropped and o.due.delivery.target.split(":", 1)[0] == prefix
+                ]
+                if mine:
+                    await sender.settled(uow, mine, now)
+            await uow.commit()
+        for outcome in outcomes:
+            delivery, verdict = outcome.due.delivery, outcome.verdict
+            if (delivery.id or 0) not in held:  # the lease ran out: another process owns it now
+                log.warning("delivery %s: lease lost before its result was recorded", delivery.id)
+            elif not verdict.delivered:
+                log.info(
+                    "delivery %s to %s: %s%s",
+                    delivery.id,
+                    delivery.target,
+                    verdict.reason,
+                    "" if verdict.failed else f"; retry at {verdict.retry_at}",
+                )
+
+    def _result(self, due: Due, attempt: Attempt, now: datetime) -> tuple[Outcome, dict[str, Any]]:
+        """The verdict on one attempt and the row it leaves (every column, so that a batch's
+        rows can be written by one statement)."""
+        delivery = due.delivery
         attempts = delivery.attempts + 1
         verdict = policy.verdict(
             attempt.status,
@@ -164,32 +228,22 @@ class Deliverer:
             retry_after=attempt.retry_after,
             error=attempt.error,
         )
-        values: dict[str, object] = {
+        row: dict[str, Any] = {
+            "id": delivery.id or 0,
             "attempts": attempts,
             "last_status": attempt.status,
             "last_error": None if verdict.delivered else (verdict.reason or "")[:500],
+            "status": DeliveryStatus.PENDING,
+            "finished_at": None,
+            "next_attempt_at": delivery.next_attempt_at,
         }
         if attempt.drop:
             verdict = policy.Verdict(delivered=False, retry_at=None, reason=attempt.error)
-            values.update(status=DeliveryStatus.DROPPED, finished_at=now, last_error=attempt.error)
+            row.update(status=DeliveryStatus.DROPPED, finished_at=now, last_error=attempt.error)
         elif verdict.delivered:
-            values.update(status=DeliveryStatus.DELIVERED, finished_at=now)
+            row.update(status=DeliveryStatus.DELIVERED, finished_at=now)
         elif verdict.failed:
-            values.update(status=DeliveryStatus.FAILED, finished_at=now)
+            row.update(status=DeliveryStatus.FAILED, finished_at=now)
         else:
-            values.update(next_attempt_at=verdict.retry_at)
-        async with UnitOfWork(self.sessions) as uow:
-            if await uow.deliveries.settle(delivery.id or 0, lease_until, **values):
-                if not attempt.drop:
-                    await sender.settled(uow, delivery, verdict, now)
-                await uow.commit()
-            else:  # the lease ran out meanwhile: another process owns the delivery now
-                log.warning("delivery %s: lease lost before its result was recorded", delivery.id)
-        if not verdict.delivered:
-            log.info(
-                "delivery %s to %s: %s%s",
-                delivery.id,
-                delivery.target,
-                verdict.reason,
-                "" if verdict.failed else f"; retry at {verdict.retry_at}",
-            )
+            row.update(next_attempt_at=verdict.retry_at)
+        return Outcome(due=due, verdict=verdict, dropped=attempt.drop), row

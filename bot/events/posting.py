@@ -8,15 +8,15 @@ subscription's secret: the scheme of surveybot's own inbound generic webhook.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import policy
-from bot.events.delivering import Attempt, Deliverer
+from bot.events.delivering import Attempt, Deliverer, Due, Outcome
 from bot.events.payloads import Subject, encode, event_body, slack_body
+from bot.events.poster import Poster, PostFailed
 from bot.invitations.helpdesk import generic_signature
 from storage.outbound import Delivery, Webhook, WebhookStatus
 from storage.repositories.surveys import to_domain
@@ -24,7 +24,8 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.events")
 
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# Longer than one attempt may take (poster.TIMEOUT), so that no attempt outlives its lease.
+MIN_LEASE_SECONDS = 20.0
 USER_AGENT = "surveybot-webhooks/1"
 
 
@@ -52,13 +53,13 @@ class WebhookSender:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        client: httpx.AsyncClient,
+        poster: Poster,
         clock: Callable[[], datetime],
         timeline_url: Callable[[str], str],
         on_disabled: Callable[[Webhook, str], None] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._client = client
+        self._poster = poster
         self._clock = clock
         self._timeline_url = timeline_url
         # Public: the health job, started after the deliverer, sets it to hear of switch-offs.
@@ -76,57 +77,60 @@ class WebhookSender:
             return encode(slack_body(subject, band=band, timeline_url=timeline))
         return encode(event_body(subject, band=band, timeline_url=timeline))
 
-    async def send(self, delivery: Delivery, payload: str) -> Attempt:
-        # Read at each attempt: a subscription switched off or removed stops at once.
-        async with UnitOfWork(self._sessions) as uow:
-            hook = await uow.webhooks.get(delivery.webhook_id or "")
-            event = await uow.events.get(delivery.event_id)
-        if hook is None or hook.status != WebhookStatus.ACTIVE or event is None:
+    async def send(self, due: Due) -> Attempt:
+        # The subscription as read at this attempt's claim: one switched off or removed stops.
+        hook = due.webhook
+        if hook is None or hook.status != WebhookStatus.ACTIVE:
             return Attempt(status=None, error="the webhook is switched off or removed", drop=True)
-        body = payload.encode()
-        event_id = event.uid
-        headers = signed_headers(hook.secret, event_id, int(self._clock().timestamp()), body)
+        body = due.payload.encode()
+        headers = signed_headers(hook.secret, due.event_uid, int(self._clock().timestamp()), body)
         try:
-            answer = await self._client.post(
-                hook.url, content=body, headers=headers, timeout=TIMEOUT
-            )
-        except httpx.TimeoutException:
-            return Attempt(status=None, error="timed out")
-        except httpx.HTTPError as exc:
-            return Attempt(status=None, error=f"could not connect: {type(exc).__name__}")
-        retry_after = policy.retry_after_seconds(answer.headers.get("Retry-After"), self._clock())
-        error = None if answer.is_success else f"HTTP {answer.status_code}"
-        return Attempt(status=answer.status_code, error=error, retry_after=retry_after)
+            answer = await self._poster.post(hook.url, body, headers)
+        except PostFailed as exc:
+            return Attempt(status=None, error=str(exc))
+        retry_after = policy.retry_after_seconds(answer.retry_after, self._clock())
+        error = None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
+        return Attempt(status=answer.status, error=error, retry_after=retry_after)
 
-    async def settled(
-        self, uow: UnitOfWork, delivery: Delivery, verdict: policy.Verdict, now: datetime
-    ) -> None:
-        hook_id = delivery.webhook_id or ""
-        if verdict.delivered:
-            await uow.webhooks.succeeded(hook_id, now)
-            return
-        since = await uow.webhooks.failed(hook_id, now)
-        if verdict.gave_up or now - since >= policy.DISABLE_AFTER:
-            reason = f"failing since {since.isoformat()}: {verdict.reason}"
-            if await uow.webhooks.disable(hook_id, reason, now):
-                log.warning("webhook %s switched off: %s", hook_id, reason)
-                hook = await uow.webhooks.get(hook_id)
-                if hook is not None and self.on_disabled is not None:
-                    self.on_disabled(hook, reason)
+    async def settled(self, uow: UnitOfWork, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Each endpoint's health, once per batch: a success ends its run of failures; a
+        failure starts one, and one failing for a day (or refusing for good) is switched off."""
+        by_hook: dict[str, list[Outcome]] = {}
+        for outcome in outcomes:
+            by_hook.setdefault(outcome.due.delivery.webhook_id or "", []).append(outcome)
+        for hook_id, mine in by_hook.items():
+            if any(o.verdict.delivered for o in mine):
+                await uow.webhooks.succeeded(hook_id, now)
+            failures = [o.verdict for o in mine if not o.verdict.delivered]
+            if not failures:
+                continue
+            since = await uow.webhooks.failed(hook_id, now)
+            verdict = next((v for v in failures if v.gave_up), failures[0])
+            if verdict.gave_up or now - since >= policy.DISABLE_AFTER:
+                reason = f"failing since {since.isoformat()}: {verdict.reason}"
+                if await uow.webhooks.disable(hook_id, reason, now):
+                    log.warning("webhook %s switched off: %s", hook_id, reason)
+                    hook = await uow.webhooks.get(hook_id)
+                    if hook is not None and self.on_disabled is not None:
+                        self.on_disabled(hook, reason)
 
 
 def deliverer_for(
     sessions: async_sessionmaker[AsyncSession],
     clock: Callable[[], datetime],
-    client: httpx.AsyncClient,
+    poster: Poster,
     base_url: str,
+    *,
+    lease_seconds: float = 60.0,
 ) -> Deliverer:
     """A deliverer with the webhook sender, linking timelines under `base_url`'s dashboard."""
     base = base_url.rstrip("/")
     sender = WebhookSender(
         sessions=sessions,
-        client=client,
+        poster=poster,
         clock=clock,
         timeline_url=lambda invitation_id: f"{base}/dashboard/invitations/{invitation_id}",
     )
-    return Deliverer(sessions=sessions, clock=clock, senders={"webhook": sender})
+    # Never shorter than one send may take, or a slow endpoint would be sent to twice.
+    lease = timedelta(seconds=max(lease_seconds, MIN_LEASE_SECONDS))
+    return Deliverer(sessions=sessions, clock=clock, senders={"webhook": sender}, lease=lease)

@@ -15,13 +15,12 @@ note's marker (bot.events.zendesk_api): retries, lost answers and restarts add n
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import httpx
 
-from bot.events import policy
-from bot.events.delivering import Attempt
+from bot.events.delivering import Attempt, Due, Outcome
 from bot.events.payloads import Subject, encode
 from bot.events.routing import Planned
 from bot.events.ticket_notes import marker, note_of
@@ -127,7 +126,8 @@ class ZendeskSender:
         }
         return encode(update)
 
-    async def send(self, delivery: Delivery, payload: str) -> Attempt:
+    async def send(self, due: Due) -> Attempt:
+        delivery, payload = due.delivery, due.payload
         parts = _parts(delivery.target)
         if parts is None:
             return Attempt(status=None, error="not a Zendesk ticket", drop=True)
@@ -136,9 +136,7 @@ class ZendeskSender:
             ticket_id, payload, marker(invitation_id), lease_until=delivery.lease_until
         )
 
-    async def settled(
-        self, uow: UnitOfWork, delivery: Delivery, verdict: policy.Verdict, now: datetime
-    ) -> None:
+    async def settled(self, uow: UnitOfWork, outcomes: Sequence[Outcome], now: datetime) -> None:
         """Nothing to keep: a ticket is not an endpoint that can be switched off."""
 
 

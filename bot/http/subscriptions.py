@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from bot.events import subscriptions
+from bot.events.poster import Poster
 from bot.events.posting import deliverer_for
 from bot.http.deps import UowDep
 from bot.http.errors import refuse_unstorable
@@ -187,9 +187,9 @@ async def test_webhook(webhook_id: str, services: ServicesDep) -> dict[str, Any]
 
 async def send_test(services: Services, delivery_id: int) -> dict[str, Any]:
     """Attempt one delivery now with a client of its own; its record, as the API shows it."""
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with Poster() as poster:
         deliverer = deliverer_for(
-            services.sessions, services.clock, client, services.settings.base_url()
+            services.sessions, services.clock, poster, services.settings.base_url()
         )
         await deliverer.deliver_one(delivery_id)
     async with UnitOfWork(services.sessions) as uow:

@@ -7,14 +7,13 @@ own leases). Mail goes through the SMTP settings the email channel uses.
 
 from __future__ import annotations
 
-import httpx
-
 from bot.campaigns.scheduler import default_holder
 from bot.digests.job import DigestJob
 from bot.events.alerts import PREFIX, AlertRules, AlertSender
 from bot.events.delivering import Deliverer
 from bot.events.health import HealthJob
 from bot.events.mail import Mailer, SmtpSettings
+from bot.events.poster import Poster
 from bot.events.posting import WebhookSender
 from bot.events.routing import Router
 from bot.runtime.services import Services
@@ -50,7 +49,7 @@ def mailer_of(settings: Settings) -> Mailer | None:
 
 
 def add_alerting(
-    services: Services, client: httpx.AsyncClient, router: Router, deliverer: Deliverer
+    services: Services, poster: Poster, router: Router, deliverer: Deliverer
 ) -> HealthJob:
     """Plug alerts into the router and the deliverer; start the health and digest jobs."""
     settings = services.settings
@@ -58,7 +57,7 @@ def add_alerting(
     name = sender_name(settings)
     sender = AlertSender(
         sessions=services.sessions,
-        client=client,
+        poster=poster,
         clock=services.clock,
         mailer=mailer,
         base_url=settings.base_url(),

@@ -7,6 +7,7 @@ import httpx
 
 from bot.campaigns.scheduler import CampaignScheduler, default_holder
 from bot.events.delivering import Deliverer
+from bot.events.poster import Poster
 from bot.events.posting import deliverer_for
 from bot.events.routing import Router, Subscriptions
 from bot.events.writeback import TARGET, zendesk_writeback
@@ -60,13 +61,20 @@ def start_events(services: Services) -> tuple[Router, Deliverer]:
     claimed under leases, so several processes share the work)."""
     client = httpx.AsyncClient(follow_redirects=False)
     services.closers.append(client.aclose)
+    poster = Poster()
+    services.closers.append(poster.aclose)
     router = Router(sessions=services.sessions, clock=services.clock, consumers=[Subscriptions()])
+    settings = services.settings
     deliverer = deliverer_for(
-        services.sessions, services.clock, client, services.settings.base_url()
+        services.sessions,
+        services.clock,
+        poster,
+        settings.base_url(),
+        lease_seconds=settings.lease_seconds,
     )
     add_writeback(services, client, router, deliverer)
     # Alerts, and the health and digest jobs (each under a lease of its own).
-    add_alerting(services, client, router, deliverer)
+    add_alerting(services, poster, router, deliverer)
     services.spawn(router.run(), "event-router")
     services.spawn(deliverer.run(), "event-deliverer")
     return router, deliverer

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col as sa_column
 
@@ -77,6 +77,13 @@ class EventRepository:
     async def get(self, event_id: int) -> Event | None:
         return await self.session.get(Event, event_id)
 
+    async def many(self, ids: set[int]) -> dict[int, Event]:
+        """The events of these ids (those that still exist), by id."""
+        if not ids:
+            return {}
+        stmt = select(Event).where(sa_column(Event.id).in_(ids))
+        return {e.id or 0: e for e in (await self.session.execute(stmt)).scalars()}
+
     async def forget_unrouted(self, contact_id: int, invitation_ids: Sequence[str]) -> int:
         """Mark the contact's events not routed yet as routed, so they go nowhere (the contact
         is being erased); how many."""
@@ -117,6 +124,15 @@ class WebhookRepository:
     async def get(self, webhook_id: str) -> Webhook | None:
         row = await self.session.get(Webhook, webhook_id)
         return None if row is None or row.deleted_at is not None else row
+
+    async def many(self, ids: set[str]) -> dict[str, Webhook]:
+        """The subscriptions of these ids that were not removed, by id."""
+        if not ids:
+            return {}
+        stmt = select(Webhook).where(
+            sa_column(Webhook.id).in_(ids), sa_column(Webhook.deleted_at).is_(None)
+        )
+        return {w.id: w for w in (await self.session.execute(stmt)).scalars()}
 
     async def all(self) -> list[Webhook]:
         stmt = select(Webhook).where(sa_column(Webhook.deleted_at).is_(None))
@@ -222,24 +238,59 @@ class DeliveryRepository:
             .values(lease_until=lease_until)
         )
 
-    async def fix_body(self, delivery_id: int, payload: str, now: datetime) -> None:
-        """Store the body of a first attempt (every retry sends it again)."""
-        await self.session.execute(
-            update(Delivery)
-            .execution_options(synchronize_session=False)
-            .where(Delivery.id == delivery_id)
-            .values(payload=payload, first_attempt_at=now)
-        )
+    async def fix_bodies(self, bodies: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Store the bodies of first attempts, (id, body) each (every retry sends it again)."""
+        if bodies:
+            stmt = (
+                update(Delivery.__table__)
+                .where(Delivery.__table__.c.id == bindparam("b_id"))
+                .values(payload=bindparam("b_payload"), first_attempt_at=now)
+            )
+            rows = [{"b_id": i, "b_payload": body} for i, body in bodies]
+            await self.session.execute(stmt, rows)
 
-    async def settle(self, delivery_id: int, lease_until: datetime, **values: Any) -> bool:
-        """Write an attempt's result if the caller still holds the lease; whether it did."""
-        result = await self.session.execute(
-            update(Delivery)
-            .execution_options(synchronize_session=False)
-            .where(Delivery.id == delivery_id, Delivery.lease_until == lease_until)
-            .values(lease_until=None, **values)
+    async def drop(self, ids: Sequence[int], reason: str, now: datetime) -> None:
+        """End these deliveries unsent (their target is gone)."""
+        if ids:
+            await self.session.execute(
+                update(Delivery)
+                .execution_options(synchronize_session=False)
+                .where(sa_column(Delivery.id).in_(ids))
+                .values(
+                    status=DeliveryStatus.DROPPED,
+                    finished_at=now,
+                    last_error=reason,
+                    lease_until=None,
+                )
+            )
+
+    async def settle_many(self, rows: Sequence[dict[str, Any]], lease_until: datetime) -> set[int]:
+        """Write attempts' results (each row: `id` and every column it sets) for the deliveries
+        the caller still holds under `lease_until`; the ids written.
+
+        The rows still held are locked first, so that no other process takes them between
+        reading and writing (SQLite's writer lock does the same there).
+        """
+        if not rows:
+            return set()
+        held_stmt = select(Delivery.id).where(
+            sa_column(Delivery.id).in_([r["id"] for r in rows]),
+            Delivery.lease_until == lease_until,
         )
-        return bool(result.rowcount)
+        if self.session.bind.dialect.name == "postgresql":
+            held_stmt = held_stmt.with_for_update()
+        held = {i for i in (await self.session.execute(held_stmt)).scalars() if i is not None}
+        mine = [{f"b_{k}": v for k, v in r.items()} for r in rows if r["id"] in held]
+        if mine:
+            table = Delivery.__table__
+            columns = [k for k in rows[0] if k != "id"]
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(lease_until=None, **{k: bindparam(f"b_{k}") for k in columns})
+            )
+            await self.session.execute(stmt, mine)
+        return held
 
     async def get(self, delivery_id: int) -> Delivery | None:
         return await self.session.get(Delivery, delivery_id)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.events.alerts import GRACE, AlertRules, AlertSender
 from bot.events.delivering import Deliverer
+from bot.events.poster import Poster
 from bot.events.posting import deliverer_for
 from bot.events.routing import Consumer, Router, Subscriptions
 from bot.runtime.services import Services
@@ -82,13 +83,13 @@ def mail_settings(smtp: SmtpStandIn) -> dict[str, Any]:
 @pytest.fixture
 async def pipes(api: httpx.AsyncClient) -> AsyncIterator[tuple[Router, Deliverer]]:
     services: Services = api.app_services  # type: ignore[attr-defined]
-    async with httpx.AsyncClient() as client:
+    async with Poster() as poster:
         consumers: list[Consumer] = [Subscriptions(), AlertRules()]
         router = Router(sessions=services.sessions, clock=services.clock, consumers=consumers)
-        deliverer = deliverer_for(services.sessions, services.clock, client, "http://x.test")
+        deliverer = deliverer_for(services.sessions, services.clock, poster, "http://x.test")
         alerts = AlertSender(
             sessions=services.sessions,
-            client=client,
+            poster=poster,
             clock=services.clock,
             mailer=mailer_of(services.settings),
             base_url="http://x.test",

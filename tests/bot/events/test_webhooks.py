@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.events.delivering import Deliverer
+from bot.events.poster import Poster
 from bot.events.posting import deliverer_for
 from bot.events.routing import Router, Subscriptions
 from bot.runtime.services import Services
@@ -33,11 +34,11 @@ async def receiver() -> AsyncIterator[Receiver]:
 @pytest.fixture
 async def pipes(api: httpx.AsyncClient) -> AsyncIterator[tuple[Router, Deliverer]]:
     services: Services = api.app_services  # type: ignore[attr-defined]
-    async with httpx.AsyncClient() as client:
+    async with Poster() as poster:
         router = Router(
             sessions=services.sessions, clock=services.clock, consumers=[Subscriptions()]
         )
-        yield router, deliverer_for(services.sessions, services.clock, client, "http://x.test")
+        yield router, deliverer_for(services.sessions, services.clock, poster, "http://x.test")
 
 
 async def subscribe(api: httpx.AsyncClient, receiver: Receiver, **body: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from bot.events.delivering import Deliverer
+from bot.events.poster import Poster
 from bot.events.posting import deliverer_for
 from bot.events.routing import Router, Subscriptions
 from bot.events.writeback import GRACE, TARGET, zendesk_writeback
@@ -54,8 +55,9 @@ class Desk:
         self.router = Router(
             sessions=self.services.sessions, clock=self.clock, consumers=[Subscriptions()]
         )
+        # No subscription here: the webhook sender's poster is never opened.
         self.deliverer = deliverer_for(
-            self.services.sessions, self.clock, self.http, self.services.settings.base_url()
+            self.services.sessions, self.clock, Poster(), self.services.settings.base_url()
         )
         if timeout is None:  # as serve wires it
             add_writeback(self.services, self.http, self.router, self.deliverer)
@@ -347,7 +349,7 @@ async def test_without_its_settings_the_write_back_is_off(
     async with app_client(make_settings(database_url), clock) as (_, services):
         async with httpx.AsyncClient() as http:
             router = Router(sessions=services.sessions, clock=clock, consumers=[Subscriptions()])
-            deliverer = deliverer_for(services.sessions, clock, http, "http://x.test")
+            deliverer = deliverer_for(services.sessions, clock, Poster(), "http://x.test")
             add_writeback(services, http, router, deliverer)
     assert len(router.consumers) == 1 and set(deliverer.senders) == {"webhook"}
 

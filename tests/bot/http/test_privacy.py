@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from bot.events.poster import Poster
 from bot.events.posting import deliverer_for
 from bot.events.routing import Router, Subscriptions
 from bot.runtime.services import Services
@@ -83,7 +84,7 @@ async def test_an_erased_contact_leaves_no_trace_and_their_opt_outs_hold(
     seeded = await seed(services)
     # A webhook subscription got the person's events, with their data, before the erasure; one
     # more event of theirs waits unsent.
-    async with Receiver() as receiver, httpx.AsyncClient() as client:
+    async with Receiver() as receiver, Poster() as poster:
         hook = await api.post(
             "/api/v1/webhooks",
             json={"url": receiver.url, "events": ["*"], "secret": receiver.secret},
@@ -94,7 +95,7 @@ async def test_an_erased_contact_leaves_no_trace_and_their_opt_outs_hold(
         )
         while await router.route():
             pass
-        deliverer = deliverer_for(services.sessions, services.clock, client, "http://x.test")
+        deliverer = deliverer_for(services.sessions, services.clock, poster, "http://x.test")
         while await deliverer.send_due():
             pass
     assert any("Zelda" in r.body.decode() for r in receiver.received)
