@@ -116,8 +116,16 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_server(database_url: str, workdir: Path, workers: int = 1) -> Server:
-    """`surveybot serve` on a free port; waits for /healthz (30 s)."""
+def start_server(
+    database_url: str,
+    workdir: Path,
+    workers: int = 1,
+    *,
+    settings: dict[str, str] | None = None,
+    log_name: str = "serve.log",
+) -> Server:
+    """`surveybot serve` on a free port, with `settings` added to its environment; waits for
+    /healthz (30 s)."""
     port = free_port()
     env = {
         **os.environ,
@@ -126,9 +134,10 @@ def start_server(database_url: str, workdir: Path, workers: int = 1) -> Server:
         "SURVEYBOT_SECRET_KEY": "".join(
             secrets.choice(string.ascii_letters + string.digits) for _ in range(32)
         ),
+        **(settings or {}),
     }
     env.pop("SURVEYBOT_PUBLIC_URL", None)
-    log_path = workdir / "serve.log"
+    log_path = workdir / log_name
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [

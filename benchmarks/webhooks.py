@@ -53,11 +53,9 @@ import hmac
 import json
 import os
 import platform
-import secrets
 import signal
 import sqlite3
 import statistics
-import string
 import subprocess
 import sys
 import tempfile
@@ -67,12 +65,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from answers import Server, closed_loop, create_invitations, stored, warm_up
+from answers import Server, closed_loop, create_invitations, start_server, stored, warm_up
 from bench_common import (
     REQUEST_TIMEOUT,
-    STARTUP_TIMEOUT,
     SURVEY_YAML,
-    SURVEYBOT,
     BackendUnavailable,
     backend_database,
     free_port,
@@ -226,43 +222,12 @@ def start_receiver() -> ReceiverProcess:
 # --------------------------------------------------------------------------- the server
 
 
-def start_server(database_url: str, workdir: Path, name: str) -> Server:
-    """`surveybot serve` on a free port with what is not under test switched off."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEYBOT_")}
-    env.update(
-        {
-            "SURVEYBOT_DATABASE_URL": database_url,
-            "SURVEYBOT_LOG_LEVEL": "WARNING",
-            "SURVEYBOT_SECRET_KEY": "".join(
-                secrets.choice(string.ascii_letters + string.digits) for _ in range(32)
-            ),
-            "SURVEYBOT_SCHEDULER": "false",
-            "SURVEYBOT_TAGGING_INTERVAL_SECONDS": "3600",
-            "SURVEYBOT_DISPATCH_INTERVAL_SECONDS": "60",
-        }
-    )
-    log_path = workdir / f"serve-{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [SURVEYBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-    server = Server(url=f"http://127.0.0.1:{port}", env=env, process=process, log_path=log_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while True:
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise RuntimeError(f"surveybot serve did not start:\n{server.log_tail()}")
-        time.sleep(0.1)
+# What is not under test: the campaign scheduler, the tagger, the outbox's idle polling.
+SWITCHED_OFF = {
+    "SURVEYBOT_SCHEDULER": "false",
+    "SURVEYBOT_TAGGING_INTERVAL_SECONDS": "3600",
+    "SURVEYBOT_DISPATCH_INTERVAL_SECONDS": "60",
+}
 
 
 def start_profiler(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes]:
@@ -419,7 +384,7 @@ def serve_and_drive(
         info(f"{backend} / {mode}: starting surveybot serve")
         if mode == "with":
             receiver = start_receiver()
-        server = start_server(url, workdir, mode)
+        server = start_server(url, workdir, settings=SWITCHED_OFF, log_name=f"serve-{mode}.log")
         survey_file = workdir / "surveys.yaml"
         survey_file.write_text(SURVEY_YAML)
         server.cli("surveys", "load", str(survey_file))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,3 +108,22 @@ def running_server(tmp_path: Path, extra_env: dict[str, str] | None = None) -> I
 def server(tmp_path: Path) -> Iterator[Server]:
     with running_server(tmp_path) as running:
         yield running
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A `surveybot worker` process with `env`, its output in `log`."""
+    with log.open("wb") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [SURVEYBOT, "worker"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
+    """Poll `condition` until it holds; fail the test naming `what` after `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if await condition():
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")

@@ -21,7 +21,7 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from sqlmodel import col
 from storage.database import create_engine
 from storage.outbound import Event
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.e2e.conftest import SURVEYBOT, Server, running_server
+from tests.e2e.conftest import Server, running_server, start_worker, wait_until
 from tests.e2e.webhook_receiver import Request, SlowReceiver, local_tcp_ports
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -58,16 +58,6 @@ surveys:
 CONVERSATIONS = 30  # score and comment: three events each
 SLOW = 2.0  # seconds the endpoint takes to answer while the worker runs
 LEASE = 20.0  # SURVEYBOT_LEASE_SECONDS, and bot.events.posting.MIN_LEASE_SECONDS
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.1)
-    pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 @contextmanager
@@ -135,13 +125,6 @@ async def delivery_log(server: Server, key: str, hook_id: str) -> list[dict[str,
     assert reply.status_code == 200, reply.text
     data: list[dict[str, Any]] = reply.json()["data"]
     return data
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [SURVEYBOT, "worker"], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
 
 
 async def test_a_killed_worker_leaves_its_deliveries_to_serve_after_the_lease(

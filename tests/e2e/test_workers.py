@@ -7,13 +7,11 @@ Nothing may be sent twice and nothing may be lost: every invitation ends up sent
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from storage.migrate import upgrade
 from storage.models import Contact, Invitation, SurveyRow
 from surveys.definitions import Survey
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.e2e.conftest import SURVEYBOT
+from tests.e2e.conftest import start_worker, wait_until
 from tests.standins.twilio_api import TwilioStandIn
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
@@ -121,23 +119,6 @@ async def phones_by_status(url: str, status: str) -> list[str]:
             return [phone for (phone,) in rows.all() if phone]
     finally:
         await engine.dispose()
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [SURVEYBOT, "worker"], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.2)
-    pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 async def test_two_workers_one_killed_nothing_twice_nothing_lost(tmp_path: Path) -> None:
