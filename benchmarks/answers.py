@@ -68,6 +68,8 @@ from bench_common import (
     free_port,
     logger,
     percentile,
+    start_profiler,
+    stop_profiler,
     tree_cpu_seconds,
 )
 
@@ -375,43 +377,11 @@ async def stored(client: httpx.AsyncClient, api_key: str, expected: int) -> dict
     }
 
 
-def start_profiler(server: Server, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
+def profile(server: Server, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
     if not args.py_spy:
         return None
-    py_spy = Path(sys.executable).with_name("py-spy")
     out = f"{args.py_spy}-{args.backend}.txt"
-    profiler = subprocess.Popen(
-        [
-            str(py_spy),
-            "record",
-            "--pid",
-            str(server.process.pid),
-            "--format",
-            "raw",
-            "--rate",
-            "200",
-            "--duration",
-            str(int(args.duration_cap) + 5),
-            "-o",
-            out,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)  # let it attach
-    info(f"  py-spy recording to {out}")
-    return profiler
-
-
-def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
-    if profiler is None or profiler.poll() is not None:
-        return
-    profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
-    try:
-        profiler.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        profiler.kill()
-        profiler.wait(timeout=10)
+    return start_profiler(server.process.pid, out, args.duration_cap + 5, rate=200)
 
 
 async def drive(server: Server, api_key: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -427,7 +397,7 @@ async def drive(server: Server, api_key: str, args: argparse.Namespace) -> dict[
         await warm_up(client, tokens)
         info(f"  chats opened in {time.perf_counter() - t:.1f}s; timed phase (closed loop, C={c})")
 
-        profiler = start_profiler(server, args)
+        profiler = profile(server, args)
         cpu_before = tree_cpu_seconds(server.process.pid)
         own_before = time.process_time()
         try:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import socket
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,3 +110,30 @@ def backend_database(
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
         except Exception as exc:
             info(f"could not drop database {pg_name}: {exc}")
+
+
+def start_profiler(pid: int, out: str, seconds: float, rate: int = 100) -> subprocess.Popen[bytes]:
+    """py-spy (installed beside this Python) recording process `pid` as raw stacks into `out`."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    profiler = subprocess.Popen(
+        [
+            *(str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate)),
+            *("--duration", str(int(seconds)), "-o", out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # let it attach
+    print(f"  py-spy recording to {out}", file=sys.stderr, flush=True)
+    return profiler
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
+    if profiler is None or profiler.poll() is not None:
+        return
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    try:
+        profiler.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        profiler.wait(timeout=10)

@@ -53,7 +53,6 @@ import hmac
 import json
 import os
 import platform
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -73,6 +72,8 @@ from bench_common import (
     backend_database,
     free_port,
     logger,
+    start_profiler,
+    stop_profiler,
     tree_cpu_seconds,
 )
 
@@ -228,32 +229,6 @@ SWITCHED_OFF = {
     "SURVEYBOT_TAGGING_INTERVAL_SECONDS": "3600",
     "SURVEYBOT_DISPATCH_INTERVAL_SECONDS": "60",
 }
-
-
-def start_profiler(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes]:
-    py_spy = Path(sys.executable).with_name("py-spy")
-    profiler = subprocess.Popen(
-        [
-            *(str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "100"),
-            *("--duration", str(int(seconds)), "-o", out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)  # let it attach
-    info(f"  py-spy recording to {out}")
-    return profiler
-
-
-def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
-    if profiler is None or profiler.poll() is not None:
-        return
-    profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
-    try:
-        profiler.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        profiler.kill()
-        profiler.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------- the database's view
