@@ -137,3 +137,41 @@ def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         profiler.kill()
         profiler.wait(timeout=10)
+
+
+class RawHttp(asyncio.Protocol):
+    """A minimal HTTP/1.1 keep-alive server on raw asyncio, cheap enough that a benchmark
+    measures the client, not the receiver: subclasses answer each request in `answer`."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            lines = self.buffer[:head_end].split(b"\r\n")
+            headers: dict[bytes, bytes] = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                headers[name.strip().lower()] = value.strip()
+            end = head_end + 4 + int(headers.get(b"content-length", b"0"))
+            if len(self.buffer) < end:
+                return
+            body = self.buffer[head_end + 4 : end]
+            self.buffer = self.buffer[end:]
+            status, reply = self.answer(lines[0], headers, body)
+            self.transport.write(
+                b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                % (status, len(reply), reply)
+            )
+
+    def answer(
+        self, request_line: bytes, headers: dict[bytes, bytes], body: bytes
+    ) -> tuple[bytes, bytes]:
+        """The status line's tail (b"200 OK") and the JSON body for one request."""
+        raise NotImplementedError

@@ -13,45 +13,21 @@ import json
 from typing import Any
 
 import aiohttp
+from bench_common import RawHttp
 
 from channels.base import OutboundMessage, SendResult, TransientSendError
 
 
-class _Receiver(asyncio.Protocol):
+class _Receiver(RawHttp):
     received = 0
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self.buffer[:head_end].decode("latin-1")
-            length = 0
-            for line in head.split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
-            end = head_end + 4 + length
-            if len(self.buffer) < end:
-                return
-            self.buffer = self.buffer[end:]
-            if head.startswith("POST"):
-                _Receiver.received += 1
-                body = b'{"id": "LB%d"}' % _Receiver.received
-                status = b"201 Created"
-            else:
-                body = b'{"count": %d}' % _Receiver.received
-                status = b"200 OK"
-            self.transport.write(
-                b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                % (status, len(body), body)
-            )
+    def answer(
+        self, request_line: bytes, headers: dict[bytes, bytes], body: bytes
+    ) -> tuple[bytes, bytes]:
+        if request_line.startswith(b"POST"):
+            _Receiver.received += 1
+            return b"201 Created", b'{"id": "LB%d"}' % _Receiver.received
+        return b"200 OK", b'{"count": %d}' % _Receiver.received
 
 
 async def serve(port: int) -> None:

@@ -69,6 +69,7 @@ from bench_common import (
     REQUEST_TIMEOUT,
     SURVEY_YAML,
     BackendUnavailable,
+    RawHttp,
     backend_database,
     free_port,
     logger,
@@ -136,41 +137,18 @@ def _stats() -> dict[str, Any]:
     }
 
 
-class _Receiver(asyncio.Protocol):
-    """HTTP/1.1 keep-alive on raw asyncio: POST → check and count, 200; GET /stats → JSON."""
+class _Receiver(RawHttp):
+    """POST → check and count, 200; GET /stats → the counts as JSON."""
 
     secret = b""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            lines = self.buffer[:head_end].split(b"\r\n")
-            headers: dict[bytes, bytes] = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(b":")
-                headers[name.strip().lower()] = value.strip()
-            end = head_end + 4 + int(headers.get(b"content-length", b"0"))
-            if len(self.buffer) < end:
-                return
-            body = self.buffer[head_end + 4 : end]
-            self.buffer = self.buffer[end:]
-            if lines[0].startswith(b"POST"):
-                _check(headers, body, self.secret)
-                reply = b"ok"
-            else:
-                reply = json.dumps(_stats()).encode()
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                % (len(reply), reply)
-            )
+    def answer(
+        self, request_line: bytes, headers: dict[bytes, bytes], body: bytes
+    ) -> tuple[bytes, bytes]:
+        if request_line.startswith(b"POST"):
+            _check(headers, body, self.secret)
+            return b"200 OK", b"ok"
+        return b"200 OK", json.dumps(_stats()).encode()
 
 
 async def receive(port: int, secret: str) -> None:
