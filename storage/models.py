@@ -120,6 +120,11 @@ class CampaignRun(SQLModel, table=True):
     audience: int = 0
     invited: int = 0
     skipped: int = 0
+    # The skipped ones by reason ("throttled", "no_address", "no_date", "missed", …); None
+    # until the run is done (and on runs from before reasons were counted).
+    skip_reasons: dict[str, int] | None = Field(
+        default=None, sa_column=Column(JSONType, nullable=True)
+    )
     started_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )

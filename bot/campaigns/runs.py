@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.campaigns.schedule import first_check_on
 from bot.invitations import decisions
 from bot.invitations.suppression import Suppressions
 from channels.base import ChannelInfo
 from storage.models import Campaign, CampaignRun, Contact, InvitationStatus, Step
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
+from surveys import campaigns as cadence
 from surveys import placeholders
 from surveys.audience import Audience
-from surveys.campaigns import CampaignSpec, add_months, due_for_person
+from surveys.campaigns import CampaignSpec, add_months, date_turn, due_for_person
 from surveys.definitions import Survey
 from surveys.eligibility import throttle_start
 from surveys.spreading import Slots, plan
@@ -29,12 +33,26 @@ log = logging.getLogger("bot.campaigns")
 PAGE_SIZE = 1000
 
 Progress = Callable[[int, int], None]  # (audience members done, audience size)
+Member = tuple[int, dict[str, Any], str | None]  # (contact id, properties, time zone)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def invitation_key(campaign_id: int, run_id: int, contact_id: int) -> str:
     """The run's key for one contact, scoped to the campaign (and, by having no space, apart
     from every trigger's key: see bot.invitations.triggers.scoped_key)."""
     return f"campaign:{campaign_id}:{run_id}:{contact_id}"
+
+
+def date_invitation_key(campaign: Campaign, contact_id: int, value: date) -> str:
+    """A date-relative campaign's key for one contact and one value of their date: whichever
+    run meets it first takes it, so the same date never gets a second survey, a new one does.
+
+    The campaign's creation time is part of it: SQLite may give a deleted campaign's id to the
+    next one, whose history starts afresh (the deleted campaign's invitations keep their keys).
+    """
+    created = (campaign.created_at - _EPOCH) // timedelta(microseconds=1)
+    return f"campaign:{campaign.id}.{created}:date:{contact_id}:{value.isoformat()}"
 
 
 @dataclass(slots=True)
@@ -47,6 +65,9 @@ class _Run:
     audience: Audience
     survey: Survey
     held_until: datetime
+    # A date-relative run's previous run (or the campaign's creation): days that fell out of the
+    # grace window since then are counted as missed.
+    since: datetime
 
     @property
     def run_id(self) -> int:
@@ -62,8 +83,25 @@ class AudienceCount:
     """A run's audience: who its filter matches, how many of them are due, when the rest are."""
 
     matched: int
-    due: int  # the run's audience: every match for a cron campaign, those due for "every N months"
+    # The run's audience: every match for a cron campaign, those due for "every N months", and
+    # for a date-relative campaign those whose day has come or was missed, or who have no date.
+    due: int
     next_due: datetime | None  # the earliest time one of the matched but not due is due again
+
+
+@dataclass(slots=True)
+class _Selection:
+    """What a run makes of one page of audience members (in their order)."""
+
+    due: list[int] = field(default_factory=list)  # to decide: invite, or skip for a reason
+    missed: list[int] = field(default_factory=list)  # a date's day passed beyond the grace
+    undated: list[tuple[int, str]] = field(default_factory=list)  # (id, no_date | bad_date)
+    keys: dict[int, str] = field(default_factory=dict)  # date-relative: each one's key
+    next_due: datetime | None = None
+
+    @property
+    def audience(self) -> int:
+        return len(self.due) + len(self.missed) + len(self.undated)
 
 
 class RunLost(Exception):
@@ -115,8 +153,8 @@ class RunExecutor:
             return None
         log.info("campaign %s: run %s started", state.campaign.name, run_id)
         try:
-            total = (await self._tally(state, renew=True)).due
-            done = await self._invite(state, total, progress)
+            counted, inviting = await self._tally(state, renew=True)
+            done = await self._invite(state, counted.due, inviting, progress)
             return await self._finish(state, done)
         except RunLost:
             log.warning("campaign run %s was taken over by another executor", run_id)
@@ -131,8 +169,9 @@ class RunExecutor:
                 return None
             campaign = await uow.campaigns.get(run.campaign_id)
             survey_row = await uow.surveys.get(campaign.survey_id) if campaign else None
-        if campaign is None or survey_row is None:
-            return None
+            if campaign is None or survey_row is None:
+                return None
+            since = await self._since(uow, run, campaign)
         spec = CampaignSpec.model_validate(campaign.definition)
         state = _Run(
             run=run,
@@ -141,8 +180,15 @@ class RunExecutor:
             audience=spec.audience_filter(),
             survey=to_domain(survey_row),
             held_until=self.clock(),  # not held: counting renews no lease
+            since=since,
         )
-        return await self._tally(state, renew=False)
+        return (await self._tally(state, renew=False))[0]
+
+    @staticmethod
+    async def _since(uow: UnitOfWork, run: CampaignRun, campaign: Campaign) -> datetime:
+        """The campaign's run before this one, else its creation (see `_Run.since`)."""
+        previous = await uow.campaign_runs.previous_time(campaign.id or 0, run.scheduled_for)
+        return previous if previous is not None else campaign.created_at
 
     async def _claim(self, run_id: int) -> _Run | None:
         now = self.clock()
@@ -161,6 +207,7 @@ class RunExecutor:
                 await uow.commit()
                 log.info("campaign %s: run %s ended: survey archived", campaign.name, run_id)
                 return None
+            since = await self._since(uow, run, campaign)
             await uow.commit()
         spec = CampaignSpec.model_validate(campaign.definition)
         assert run.lease_until is not None
@@ -171,6 +218,7 @@ class RunExecutor:
             audience=spec.audience_filter(),
             survey=to_domain(survey_row),
             held_until=run.lease_until,
+            since=since,
         )
 
     async def _renew(self, uow: UnitOfWork, state: _Run, **values: Any) -> None:
@@ -180,27 +228,65 @@ class RunExecutor:
             raise RunLost
         state.held_until = until
 
-    async def _due(self, uow: UnitOfWork, state: _Run, ids: list[int]) -> list[int]:
-        """For "every N months per person": the contacts whose last survey is N months old."""
-        return (await self._sort_due(uow, state, ids))[0]
-
-    async def _sort_due(
-        self, uow: UnitOfWork, state: _Run, ids: list[int]
-    ) -> tuple[list[int], datetime | None]:
-        """The contacts due at the run's time, and when the first of the others is due."""
+    async def _select(self, uow: UnitOfWork, state: _Run, members: list[Member]) -> _Selection:
+        """Who of these audience members the run is for, and when the first of the rest is due."""
+        if state.spec.relative_to is not None:
+            return await self._select_dated(uow, state, members)
+        ids = [member[0] for member in members]
         every = state.spec.every_months
         if every is None or not ids:
-            return ids, None
+            return _Selection(due=ids)
         last = await uow.campaign_runs.last_invited(state.campaign_id, ids, not_run=state.run_id)
         moment = state.run.scheduled_for
         due = [cid for cid in ids if due_for_person(last.get(cid), moment, every)]
         later = [add_months(last[cid], every) for cid in set(ids) - set(due)]
-        return due, min(later, default=None)
+        return _Selection(due=due, next_due=min(later, default=None))
 
-    async def _tally(self, state: _Run, *, renew: bool) -> AudienceCount:
-        """First pass: the audience size (spreading needs it), stored on the run when `renew`
-        (the executor holds the run); the matches and the next due time come with it."""
-        matched = due = after = 0
+    async def _select_dated(
+        self, uow: UnitOfWork, state: _Run, members: list[Member]
+    ) -> _Selection:
+        """For a date-relative campaign: whose day has come (or was missed) in their own zone,
+        unless this date of theirs had its turn already; who has no usable date."""
+        relative = state.spec.relative_to
+        assert relative is not None
+        selection = _Selection()
+        turns: list[tuple[int, str]] = []  # (contact id, DUE or MISSED), keyed below
+        later: list[datetime] = []
+        for contact_id, properties, timezone in members:
+            zone = _zone(timezone, state.spec.zone())
+            turn = date_turn(
+                relative,
+                properties.get(relative.property),
+                today=state.run.scheduled_for.astimezone(zone).date(),
+                since=state.since.astimezone(zone).date(),
+                first=state.campaign.created_at.astimezone(zone).date(),
+            )
+            if turn.outcome in (cadence.NO_DATE, cadence.BAD_DATE):
+                selection.undated.append((contact_id, turn.outcome))
+            elif turn.outcome in (cadence.DUE, cadence.MISSED):
+                assert turn.value is not None
+                selection.keys[contact_id] = date_invitation_key(
+                    state.campaign, contact_id, turn.value
+                )
+                turns.append((contact_id, turn.outcome))
+            elif turn.outcome == cadence.LATER:
+                assert turn.target is not None
+                later.append(first_check_on(state.spec, turn.target, zone))
+        taken = await uow.campaign_runs.taken_keys(
+            list(selection.keys.values()), not_run=state.run_id
+        )
+        for contact_id, outcome in turns:
+            if selection.keys[contact_id] in taken:
+                continue  # this date had its survey (or its skip) in an earlier run
+            (selection.due if outcome == cadence.DUE else selection.missed).append(contact_id)
+        selection.next_due = min(later, default=None)
+        return selection
+
+    async def _tally(self, state: _Run, *, renew: bool) -> tuple[AudienceCount, int]:
+        """First pass: the audience size, stored on the run when `renew` (the executor holds the
+        run), with the matches and the next due time; and how many are to be invited (the
+        spread's slots are for them)."""
+        matched = due = inviting = after = 0
         next_due: datetime | None = None
         while True:
             async with UnitOfWork(self.sessions) as uow:
@@ -209,23 +295,27 @@ class RunExecutor:
                     if renew:
                         await self._renew(uow, state, audience=due)
                         await uow.commit()
-                    return AudienceCount(matched=matched, due=due, next_due=next_due)
+                    return AudienceCount(matched=matched, due=due, next_due=next_due), inviting
                 after = page[-1][0]
-                members = [cid for cid, props in page if state.audience.matches(props)]
-                due_now, later = await self._sort_due(uow, state, members)
+                members = [member for member in page if state.audience.matches(member[1])]
+                selection = await self._select(uow, state, members)
                 matched += len(members)
-                due += len(due_now)
+                due += selection.audience
+                inviting += len(selection.due)
+                later = selection.next_due
                 if later is not None and (next_due is None or later < next_due):
                     next_due = later
                 if renew:
                     await self._renew(uow, state)
                     await uow.commit()
 
-    async def _invite(self, state: _Run, total: int, progress: Progress | None) -> _Counts:
+    async def _invite(
+        self, state: _Run, total: int, inviting: int, progress: Progress | None
+    ) -> _Counts:
         """Second pass: one transaction per page of contacts, invitations inserted in bulk."""
         start = state.run.started_at or state.run.scheduled_for
         # At least one slot: contacts added between the passes take the last one.
-        slots = plan(start, max(total, 1), state.spec.spread, state.spec.zone())
+        slots = plan(start, max(inviting, 1), state.spec.spread, state.spec.zone())
         counts = _Counts()
         after = 0
         while True:
@@ -236,38 +326,64 @@ class RunExecutor:
                     await uow.commit()
                     return counts
                 after = contacts[-1].id or 0
-                matched = [c for c in contacts if state.audience.matches(c.properties)]
-                due = set(await self._due(uow, state, [c.id or 0 for c in matched]))
-                members = [c for c in matched if c.id in due]
-                rows = await self._rows(uow, state, members, slots, counts)
+                matched = {c.id or 0: c for c in contacts if state.audience.matches(c.properties)}
+                selection = await self._select(
+                    uow, state, [(cid, c.properties, c.timezone) for cid, c in matched.items()]
+                )
+                for _contact_id, reason in selection.undated:
+                    counts.audience += 1
+                    counts.unrowed[reason] += 1
+                rows = await self._rows(
+                    uow, state, [matched[cid] for cid in selection.due], selection, slots, counts
+                )
+                rows += await self._missed_rows(
+                    uow, state, [matched[cid] for cid in selection.missed], selection, counts
+                )
                 await uow.campaign_runs.insert_invitations(rows)
                 await uow.commit()
             if progress is not None:
                 progress(min(counts.audience, total), total)
+
+    async def _opted_out(
+        self, uow: UnitOfWork, state: _Run, members: Sequence[Contact]
+    ) -> dict[int, set[str]]:
+        """Per member, the channels the campaign may use that they opted out of."""
+        ids = [c.id or 0 for c in members]
+        channels = [i.name for i in self.channels if state.spec.channel in (None, i.name)]
+        opted = await uow.campaign_runs.opted_out(ids, channels)
+        # An erased contact's opt-out holds for whoever has the same address now.
+        allowed = [i for i in self.channels if i.name in channels]
+        opted |= await self.suppression.of_contacts(uow, members, allowed)
+        opted_by: dict[int, set[str]] = {}
+        for cid, channel in opted:
+            opted_by.setdefault(cid, set()).add(channel)
+        return opted_by
+
+    def _key(self, state: _Run, selection: _Selection, contact_id: int) -> str:
+        return selection.keys.get(contact_id) or invitation_key(
+            state.campaign_id, state.run_id, contact_id
+        )
 
     async def _rows(
         self,
         uow: UnitOfWork,
         state: _Run,
         members: Sequence[Contact],
+        selection: _Selection,
         slots: Slots,
         counts: _Counts,
     ) -> list[dict[str, Any]]:
+        if not members:
+            return []
         ids = [c.id or 0 for c in members]
-        channels = [i.name for i in self.channels if state.spec.channel in (None, i.name)]
         now = self.clock()
-        opted = await uow.campaign_runs.opted_out(ids, channels)
-        # An erased contact's opt-out holds for whoever has the same address now.
-        allowed = [i for i in self.channels if i.name in channels]
-        opted |= await self.suppression.of_contacts(uow, members, allowed)
+        opted_by = await self._opted_out(uow, state, members)
         since = throttle_start(now, state.survey.throttle_days)
         surveyed = await uow.campaign_runs.surveyed_since(ids, since) if since else set()
-        opted_by: dict[int, set[str]] = {}
-        for cid, channel in opted:
-            opted_by.setdefault(cid, set()).add(channel)
         rows = []
         for contact in members:
-            index = counts.audience
+            index = counts.slot
+            counts.slot += 1
             counts.audience += 1
             contact_id = contact.id or 0
             mine = opted_by.get(contact_id, set())
@@ -275,9 +391,9 @@ class RunExecutor:
                 contact, self.channels, opted_out=mine, requested=state.spec.channel
             )
             if isinstance(info, decisions.Unreachable):
-                counts.unreachable += 1
+                counts.unrowed[info.reason] += 1
                 continue
-            key = invitation_key(state.campaign_id, state.run_id, contact_id)
+            key = self._key(state, selection, contact_id)
             decided = decisions.plan(
                 state.survey,
                 info,
@@ -301,19 +417,59 @@ class RunExecutor:
             rows.append(_row(state, contact, info.name, decided, key, now))
         return rows
 
+    async def _missed_rows(
+        self,
+        uow: UnitOfWork,
+        state: _Run,
+        members: Sequence[Contact],
+        selection: _Selection,
+        counts: _Counts,
+    ) -> list[dict[str, Any]]:
+        """A skipped invitation (reason `missed`) for each date whose day passed beyond the
+        grace: the contact's history shows it, and its key keeps the date from a later run.
+        One that no channel reaches is only counted (no run after this one meets the day)."""
+        if not members:
+            return []
+        now = self.clock()
+        opted_by = await self._opted_out(uow, state, members)
+        rows = []
+        for contact in members:
+            counts.audience += 1
+            contact_id = contact.id or 0
+            info = decisions.choose_channel(
+                contact,
+                self.channels,
+                opted_out=opted_by.get(contact_id, set()),
+                requested=state.spec.channel,
+            )
+            if isinstance(info, decisions.Unreachable):
+                counts.unrowed[cadence.MISSED] += 1
+                continue
+            skipped = decisions.Plan(
+                status=InvitationStatus.SKIPPED,
+                reason=cadence.MISSED,
+                send_at=state.run.started_at or state.run.scheduled_for,
+            )
+            key = self._key(state, selection, contact_id)
+            rows.append(_row(state, contact, info.name, skipped, key, now))
+        return rows
+
     async def _finish(self, state: _Run, counts: _Counts) -> CampaignRun | None:
         """Mark the run done; the counts come from the rows, so a resumed run counts right."""
         async with UnitOfWork(self.sessions) as uow:
             by_status = await uow.campaign_runs.invitation_counts(state.run_id)
             skipped_rows = by_status.get(InvitationStatus.SKIPPED, 0)
             invited = sum(by_status.values()) - skipped_rows
+            reasons = Counter(await uow.campaign_runs.skip_reason_counts(state.run_id))
+            reasons.update(counts.unrowed)
             finished = await uow.campaign_runs.finish(
                 state.run_id,
                 state.held_until,
                 self.clock(),
                 audience=counts.audience,
                 invited=invited,
-                skipped=skipped_rows + counts.unreachable,
+                skipped=skipped_rows + counts.unrowed.total(),
+                skip_reasons=dict(sorted(reasons.items())),
             )
             if not finished:
                 raise RunLost
@@ -329,6 +485,16 @@ class RunExecutor:
             run.skipped,
         )
         return run
+
+
+def _zone(timezone: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    """The contact's own zone, else the campaign's: the zone in which their date's day falls."""
+    if timezone:
+        try:
+            return ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return fallback
 
 
 def _properties(state: _Run) -> dict[str, Any]:
@@ -369,5 +535,8 @@ def _row(
 
 @dataclass(slots=True)
 class _Counts:
-    audience: int = 0  # members met so far in the second pass (also each one's slot index)
-    unreachable: int = 0  # members with no address on any allowed channel: no row
+    audience: int = 0  # members the second pass decided about so far
+    slot: int = 0  # members it meant to invite so far (each one's slot index)
+    # Skipped without a row, by reason: no channel reaches them (no_address, not_on), no
+    # usable date (no_date, bad_date), or a missed day nobody could have been asked on.
+    unrowed: Counter[str] = field(default_factory=Counter)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -64,7 +65,8 @@ def crontab_trigger(expr: str, zone: object) -> CronTrigger:
 
 
 def trigger_for(spec: CampaignSpec) -> CronTrigger:
-    """The campaign's cron line, or for "every N months per person" a daily look at `at`."""
+    """The campaign's cron line, or for "every N months per person" and for a date-relative
+    campaign a daily look at `at`."""
     if spec.cron is not None:
         return crontab_trigger(spec.cron, spec.zone())
     at = spec.at_time()
@@ -120,3 +122,18 @@ def next_fire_time(campaign: Campaign, spec: CampaignSpec, now: datetime) -> dat
     if campaign.status != CampaignStatus.ACTIVE:
         return None
     return _next(trigger_for(spec), max(now, baseline(campaign) + _TICK))
+
+
+def first_check_on(spec: CampaignSpec, day: date, zone: ZoneInfo) -> datetime:
+    """The first of a campaign's daily checks (at `at` in its zone) that falls on `day` or
+    later in `zone`, in UTC: when a contact of that zone whose date makes `day` due is invited.
+
+    The zones of the campaign and the contact are less than two days apart, so one of the
+    checks from two days before `day` to two days after it is the one.
+    """
+    at, own = spec.at_time(), spec.zone()
+    for shift in range(-2, 3):
+        check = datetime.combine(day + timedelta(days=shift), at, tzinfo=own)
+        if check.astimezone(zone).date() >= day:
+            return check.astimezone(UTC)
+    return datetime.combine(day, at, tzinfo=own).astimezone(UTC)  # not reached

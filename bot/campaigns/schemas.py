@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bot.campaigns.management import CampaignView
 from storage.models import CampaignRun
@@ -22,6 +22,11 @@ class RunOut(BaseModel):
     audience: int
     invited: int
     skipped: int
+    skipped_by_reason: dict[str, int] = Field(
+        description="the skipped by reason: throttled, opted_out, sampled_out, no_address, "
+        "missing_placeholder; for a date-relative campaign also no_date, bad_date and missed "
+        "(empty until the run is done)"
+    )
     started_at: datetime | None
     finished_at: datetime | None
     created_at: datetime
@@ -68,6 +73,7 @@ def run_out(run: CampaignRun, campaign: str) -> RunOut:
         audience=run.audience,
         invited=run.invited,
         skipped=run.skipped,
+        skipped_by_reason=run.skip_reasons or {},
         started_at=run.started_at,
         finished_at=run.finished_at,
         created_at=run.created_at,

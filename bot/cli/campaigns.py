@@ -34,6 +34,11 @@ OPTIONS = {
     "channel": "--channel",
     "cron": "--cron",
     "every_months": "--every-months",
+    "relative_to": "--before/--after",
+    "relative_to.property": "--before/--after",
+    "relative_to.before": "--before",
+    "relative_to.after": "--after",
+    "relative_to.grace_days": "--grace-days",
     "at": "--at",
     "timezone": "--timezone",
     "spread": "--spread-days",
@@ -93,8 +98,33 @@ def add(
             help="Or: every N months per person, from their last survey of this campaign",
         ),
     ] = None,
+    before: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            metavar="PROPERTY OFFSET",
+            help="Or: before a date of each contact, e.g. --before renewal_date 6mo"
+            " (offsets: 30d, 2w, 6mo)",
+        ),
+    ] = None,
+    after: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            metavar="PROPERTY OFFSET",
+            help="Or: after a date of each contact, e.g. --after signup_date 30d",
+        ),
+    ] = None,
+    grace_days: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="With --before/--after: days a missed day is still caught up (after downtime) [3]",
+        ),
+    ] = None,
     at: Annotated[
-        str | None, typer.Option(help="With --every-months: the daily check's time [09:00]")
+        str | None,
+        typer.Option(
+            help="With --every-months, --before or --after: the daily check's time [09:00]"
+        ),
     ] = None,
     timezone: Annotated[
         str | None, typer.Option(help="The zone of the schedule, e.g. Europe/Helsinki [UTC]")
@@ -116,18 +146,33 @@ def add(
         bool, typer.Option("--update", help="Replace the spec of an existing campaign")
     ] = False,
 ) -> None:
-    """Add a campaign (or with --update replace one); it first runs at its next fire time."""
+    """Add a campaign (or with --update replace one); it first runs at its next fire time.
+
+    Give one cadence: --cron, --every-months, or --before/--after a date of
+    each contact. --before renewal_date 6mo: each day's run invites those whose
+    renewal is six months away in their time zone, once per renewal date."""
     from surveys.campaigns import CampaignSpec
 
-    if (cron is None) == (every_months is None):
-        fail("give exactly one of --cron and --every-months")
+    cadences = (cron, every_months, before, after)
+    if sum(value is not None for value in cadences) != 1:
+        fail("give exactly one of --cron, --every-months, --before and --after")
     if spread_days is None and (any_day or hours is not None):
         fail("--any-day and --hours shape a spread: add --spread-days")
     if cron is not None and at is not None:
-        fail("--at goes with --every-months (a cron line carries its own time of day)")
+        fail(
+            "--at goes with --every-months, --before or --after"
+            " (a cron line carries its own time of day)"
+        )
+    if grace_days is not None and before is None and after is None:
+        fail("--grace-days goes with --before or --after")
     data: dict[str, Any] = {"name": name, "survey": survey, "audience": audience}
     optional = {"cron": cron, "every_months": every_months, "at": at, "timezone": timezone}
     data.update({key: value for key, value in optional.items() if value is not None})
+    for side, given in (("before", before), ("after", after)):
+        if given is not None:
+            data["relative_to"] = {"property": given[0], side: given[1]}
+            if grace_days is not None:
+                data["relative_to"]["grace_days"] = grace_days
     if channel is not None:
         data["channel"] = channel
     if spread_days is not None:
@@ -253,9 +298,10 @@ def run_now(name: Annotated[str, typer.Argument(help="The campaign to run")]) ->
 
     async def work(
         campaigns: Campaigns,
-    ) -> tuple[CampaignRun, CampaignRun | None, AudienceCount | None, ZoneInfo]:
+    ) -> tuple[CampaignRun, CampaignRun | None, AudienceCount | None, ZoneInfo, bool]:
         started = await campaigns.run_now(name)
-        zone = (await campaigns.get(name)).spec.zone()
+        spec = (await campaigns.get(name)).spec
+        zone = spec.zone()
         with progress_bar() as bar:
             task = bar.add_task(f"campaign {name}", total=None)
 
@@ -265,26 +311,40 @@ def run_now(name: Annotated[str, typer.Argument(help="The campaign to run")]) ->
             finished = await campaigns.execute_run(started.id or 0, progress)
         # Counted again as the run saw it, for who matched but was not due (every N months).
         counted = await campaigns.count_audience(started.id or 0) if finished else None
-        return started, finished, counted, zone
+        return started, finished, counted, zone, spec.relative_to is not None
 
-    started, finished, counted, zone = _with_campaigns(work)
+    started, finished, counted, zone, dated = _with_campaigns(work)
     if finished is None:
         fail(
             f"run {started.id} of campaign {name} is held by another process; "
             "the scheduler executes it"
         )
     out.print(
-        f"campaign {name}: {_audience(finished.audience, counted, zone)}, "
-        f"invited {finished.invited}, skipped {finished.skipped}"
+        f"campaign {name}: {_audience(finished.audience, counted, zone, dated)}, "
+        f"invited {finished.invited}, skipped {finished.skipped}{_reasons(finished)}",
+        highlight=False,
     )
 
 
-def _audience(due: int, counted: AudienceCount | None, zone: ZoneInfo) -> str:
+def _reasons(run: CampaignRun) -> str:
+    """` (throttled 2, no_date 1)`: why the skipped were skipped, most first."""
+    reasons = sorted((run.skip_reasons or {}).items(), key=lambda item: (-item[1], item[0]))
+    shown = ", ".join(f"{reason} {count}" for reason, count in reasons if count)
+    return f" ({shown})" if shown else ""
+
+
+def _audience(due: int, counted: AudienceCount | None, zone: ZoneInfo, dated: bool = False) -> str:
     """`2 contacts match the audience, none due now (next due …)`: not a bare "audience 0"."""
     if counted is None or counted.matched == due:
         return f"audience {due}"
     later = f" (next due {_when(counted.next_due, zone)})" if counted.next_due else ""
     verb = "matches" if counted.matched == 1 else "match"
+    if dated:  # the audience holds those without a date too: say who is not in it
+        rest = counted.matched - due
+        return (
+            f"{plural(counted.matched, 'contact')} {verb} the audience,"
+            f" {rest} not due now{later}; audience {due}"
+        )
     return (
         f"{plural(counted.matched, 'contact')} {verb} the audience,"
         f" {'none' if due == 0 else due} due now{later}"

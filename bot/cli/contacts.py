@@ -59,7 +59,9 @@ def import_contacts(
       telegram_chat_id   the numeric Telegram chat id
       locale             a language tag, e.g. en, fi, pt-BR
       timezone           an IANA time zone, e.g. Europe/Helsinki
-      any other column   a property, stored as text (e.g. plan, region, seats)
+      any other column   a property, stored as text (e.g. plan, region, seats);
+                         one named ..._date (e.g. renewal_date) holds ISO 8601
+                         dates, e.g. 2027-05-31
 
     An empty cell keeps the stored value; properties merge with the stored ones.
     Values are checked exactly as POST /api/v1/contacts checks them.

@@ -10,10 +10,19 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bot.contacts.text import UNSTORABLE_MESSAGE, Storable, Text, strip_unstorable
+from surveys.contact_dates import NOT_A_DATE, is_date_property, parse_iso_date
 from surveys.texts import normalize_locale
 
 # What a contact or a trigger may carry as properties (placeholders, report groups): bounded,
@@ -58,6 +67,33 @@ Properties = Annotated[
     Field(max_length=MAX_PROPERTIES),
     AfterValidator(_property_values),
 ]
+
+
+def contact_dates(properties: dict[str, PropertyValue]) -> dict[str, PropertyValue]:
+    """A contact's date properties (named ``…_date``) as ``YYYY-MM-DD``; a value that is not an
+    ISO 8601 date is refused, the error placed at its key (``properties.renewal_date``).
+
+    Null (or an empty cell in an import) is no date: it clears or keeps the stored one.
+    """
+    problems: list[InitErrorDetails] = []
+    dated = dict(properties)
+    for key, value in properties.items():
+        if value is None or not is_date_property(key):
+            continue
+        try:
+            if not isinstance(value, str):
+                raise ValueError(NOT_A_DATE)
+            dated[key] = parse_iso_date(value).isoformat()
+        except ValueError as exc:
+            problems.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("date_invalid", str(exc)), loc=(key,), input=value
+                )
+            )
+    if problems:
+        raise ValidationError.from_exception_data("properties", problems)
+    return dated
+
 
 # The region national numbers are read in (SURVEYBOT_DEFAULT_PHONE_REGION), for the request or
 # command at hand: set by the HTTP app per request and by the CLI around an import.
@@ -114,7 +150,16 @@ class ContactIn(BaseModel):
     timezone: Annotated[str, Field(max_length=64), Storable] | None = Field(
         default=None, description="IANA zone, e.g. Europe/Helsinki"
     )
-    properties: Properties | None = None
+    properties: Properties | None = Field(
+        default=None,
+        description="merged into the stored ones key by key; a property named …_date holds an"
+        " ISO 8601 date (YYYY-MM-DD) or null",
+    )
+
+    @field_validator("properties")
+    @classmethod
+    def _dates(cls, value: dict[str, PropertyValue] | None) -> dict[str, PropertyValue] | None:
+        return None if value is None else contact_dates(value)
 
     @field_validator("phone")
     @classmethod

@@ -142,7 +142,10 @@ def _clip(value: str, limit: int = 40) -> str:
 
 
 def _describe(error: ErrorDetails, cells: dict[str, str]) -> str:
-    name = str(error["loc"][0]) if error["loc"] else "row"
+    loc = error["loc"]
+    name = str(loc[0]) if loc else "row"
+    if name == "properties" and len(loc) > 1:
+        name = str(loc[1])  # a property's own problem (a bad date): its column
     message = error["msg"].removeprefix("Value error, ")
     value = cells.get(name)
     return f"{name} {_clip(value)!r}: {message}" if value is not None else f"{name}: {message}"
@@ -181,7 +184,8 @@ def _contact(
     try:
         contact = ContactIn.model_validate({**known, "properties": properties or None})
     except ValidationError as exc:
-        return f"{where}: " + "; ".join(_describe(e, known) for e in exc.errors())
+        cells_by_name = {**properties, **known}
+        return f"{where}: " + "; ".join(_describe(e, cells_by_name) for e in exc.errors())
     too_long = [
         f"{name}: longer than {limits[name]} characters"
         for name, value in contact.fields().items()

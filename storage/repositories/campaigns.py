@@ -220,7 +220,7 @@ class CampaignRunRepository:
         )
         return bool((await self.session.execute(stmt)).rowcount)
 
-    async def finish(self, run_id: int, held_until: datetime, now: datetime, **counts: int) -> bool:
+    async def finish(self, run_id: int, held_until: datetime, now: datetime, **counts: Any) -> bool:
         stmt = (
             update(CampaignRun)
             .where(
@@ -248,6 +248,14 @@ class CampaignRunRepository:
         )
         return list((await self.session.execute(stmt)).scalars().all())
 
+    async def previous_time(self, campaign_id: int, before: datetime) -> datetime | None:
+        """The time of the campaign's newest run scheduled before `before` (any kind or status)."""
+        stmt = select(sa.type_coerce(func.max(CampaignRun.scheduled_for), UTCDateTime())).where(
+            CampaignRun.campaign_id == campaign_id, CampaignRun.scheduled_for < _at(before)
+        )
+        found: datetime | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return found
+
     async def recent(self, campaign_id: int, limit: int = 10) -> Sequence[CampaignRun]:
         stmt = (
             select(CampaignRun)
@@ -271,15 +279,18 @@ class CampaignRunRepository:
 
     # The bulk queries one page of a run needs.
 
-    async def audience_page(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        """(id, properties) of the next contacts by id: what counting an audience needs."""
+    async def audience_page(
+        self, after: int, limit: int
+    ) -> list[tuple[int, dict[str, Any], str | None]]:
+        """(id, properties, time zone) of the next contacts by id: what counting an audience
+        needs (the zone tells a date-relative campaign which day it is for the contact)."""
         stmt = (
-            select(Contact.id, Contact.properties)
+            select(Contact.id, Contact.properties, Contact.timezone)
             .where(Contact.id > after, not_test_contact())
             .order_by(Contact.id)
             .limit(limit)
         )
-        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(stmt)).all()]
 
     async def contacts_page(self, after: int, limit: int) -> Sequence[Contact]:
         stmt = (
@@ -340,6 +351,17 @@ class CampaignRunRepository:
         )
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
 
+    async def taken_keys(self, keys: Collection[str], *, not_run: int) -> set[str]:
+        """Those of `keys` some invitation holds already, apart from run `not_run`'s own (so a
+        resumed run decides as it did the first time)."""
+        if not keys:
+            return set()
+        stmt = select(Invitation.idempotency_key).where(
+            Invitation.idempotency_key.in_(list(keys)),
+            or_(Invitation.campaign_run_id.is_(None), Invitation.campaign_run_id != not_run),
+        )
+        return {key for key in (await self.session.execute(stmt)).scalars().all() if key}
+
     async def insert_invitations(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert many invitations in one statement; rows whose idempotency key exists are kept."""
         if not rows:
@@ -357,3 +379,15 @@ class CampaignRunRepository:
             .group_by(Invitation.status)
         )
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+    async def skip_reason_counts(self, run_id: int) -> dict[str, int]:
+        """The run's skipped invitations by reason."""
+        stmt = (
+            select(Invitation.skip_reason, func.count())
+            .where(
+                Invitation.campaign_run_id == run_id,
+                Invitation.status == InvitationStatus.SKIPPED,
+            )
+            .group_by(Invitation.skip_reason)
+        )
+        return {row[0] or "skipped": row[1] for row in (await self.session.execute(stmt)).all()}

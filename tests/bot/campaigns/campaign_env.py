@@ -23,7 +23,7 @@ def manager(services: Services, **options: Any) -> Campaigns:
 def spec(**fields: Any) -> CampaignSpec:
     fields.setdefault("name", "quarterly")
     fields.setdefault("survey", "relationship-nps")
-    if "every_months" not in fields:
+    if "every_months" not in fields and "relative_to" not in fields:
         fields.setdefault("cron", "0 9 1 */3 *")
     return CampaignSpec.model_validate(fields)
 

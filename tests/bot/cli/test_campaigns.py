@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,9 @@ def test_add_list_and_update(env: dict[str, str]) -> None:
     [
         (
             ("--cron", "0 9 * * *", "--every-months", "3"),
-            "exactly one of --cron and --every-months",
+            "exactly one of --cron, --every-months, --before and --after",
         ),
-        ((), "exactly one of --cron and --every-months"),
+        ((), "exactly one of --cron, --every-months, --before and --after"),
         (("--cron", "0 25 * * *"), "--cron: invalid cron line"),
         (("--cron", "0 9 * *"), "--cron: "),
         (("--every-months", "0"), "--every-months: "),
@@ -218,3 +219,91 @@ def test_the_list_keeps_every_value_whole_at_80_columns(env: dict[str, str]) -> 
     assert max(len(line) for line in out.splitlines()) <= 80 and "…" not in out
     cells = [line.split("│")[3] for line in out.splitlines() if line.startswith("│")]
     assert audience.replace(" ", "") in "".join(cells).replace(" ", "")
+
+
+async def _set_properties(url: str, values: dict[str, dict[str, Any]]) -> None:
+    engine = create_engine(url)
+    try:
+        async with UnitOfWork(session_factory(engine)) as uow:
+            for external_id, properties in values.items():
+                await uow.contacts.upsert(external_id, {}, properties)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+
+
+def test_a_campaign_after_each_contact_s_signup_date(env: dict[str, str]) -> None:
+    today = datetime.now(UTC).date()
+    asyncio.run(
+        _set_properties(
+            env["SURVEYBOT_DATABASE_URL"],
+            {
+                "c0": {"signup_date": (today - timedelta(days=30)).isoformat()},  # due today
+                "c1": {"signup_date": (today - timedelta(days=10)).isoformat()},  # in 20 days
+                "no-email": {"signup_date": (today - timedelta(days=30)).isoformat()},
+            },  # c2 has no signup_date
+        )
+    )
+    code, out, err = invoke(
+        env, "campaigns", "add", "welcome", "--survey", "relationship-nps",
+        "--after", "signup_date", "30d", "--grace-days", "1", "--at", "08:00",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "added campaign welcome (30 days after signup_date); next run 20" in out
+    (campaign,) = listed(env)
+    assert campaign["cadence"] == "30 days after signup_date"
+    assert campaign["spec"]["relative_to"] == {
+        "property": "signup_date",
+        "before": None,
+        "after": "30d",
+        "grace_days": 1,
+    }
+    code, out, err = invoke({**env, "COLUMNS": "200"}, "campaigns", "run-now", "welcome")
+    assert code == 0, err
+    next_due = (today + timedelta(days=20)).isoformat()
+    assert (
+        f"campaign welcome: 4 contacts match the audience, 1 not due now (next due {next_due}"
+        " 08:00 UTC); audience 3, invited 1, skipped 2 (no_address 1, no_date 1)"
+    ) in out, out
+    (campaign,) = listed(env)
+    assert campaign["last_run"]["skipped_by_reason"] == {"no_address": 1, "no_date": 1}
+    # The same day again: c0's date had its survey; no-email is still unreachable.
+    code, out, err = invoke({**env, "COLUMNS": "200"}, "campaigns", "run-now", "welcome")
+    assert code == 0, err
+    assert "2 not due now (next due" in out, out
+    assert "audience 2, invited 0, skipped 2 (no_address 1, no_date 1)" in out, out
+    code, out, err = invoke(
+        env, "campaigns", "add", "welcome", "--survey", "relationship-nps",
+        "--before", "renewal_date", "6mo", "--update",
+    )  # fmt: skip
+    assert code == 0 and "updated campaign welcome (6 months before renewal_date)" in out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--before", "renewal_date", "six"), "--before: 'six' is not an offset"),
+        (("--after", "signup_date", "13m"), "--after: '13m' is not an offset"),
+        (("--before", "renewal date", "6mo"), "--before/--after: 'renewal date' is not a property"),
+        (
+            ("--before", "renewal_date", "6mo", "--cron", "0 9 * * *"),
+            "give exactly one of --cron, --every-months, --before and --after",
+        ),
+        (
+            ("--before", "renewal_date", "6mo", "--after", "signup_date", "1d"),
+            "give exactly one of --cron, --every-months, --before and --after",
+        ),
+        (
+            ("--cron", "0 9 * * *", "--grace-days", "2"),
+            "--grace-days goes with --before or --after",
+        ),
+        (("--after", "signup_date", "1d", "--grace-days", "61"), "--grace-days: "),
+        (("--after", "signup_date", "1d", "--grace-days", "soon"), "--grace-days: "),
+    ],
+)
+def test_bad_date_cadences_name_the_option(
+    env: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = invoke({**env, "COLUMNS": "200"}, *ADD, *args)
+    assert code == 1 and message in " ".join(err.split()), err
+    assert listed(env) == []

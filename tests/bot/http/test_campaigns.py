@@ -117,3 +117,67 @@ async def test_delete_and_archived_survey(database_url: str, clock: FakeClock) -
         assert (await client.get("/api/v1/campaigns")).json()["count"] == 0
         missing = await client.delete("/api/v1/campaigns/quarterly")
         assert (missing.status_code, missing.json()["field"]) == (404, "name")
+
+
+async def test_a_campaign_timed_by_each_contact_s_date(database_url: str, clock: FakeClock) -> None:
+    settings = make_settings(
+        database_url, smtp_host="127.0.0.1", smtp_from="surveys@example.test", smtp_tls="none"
+    )
+    async with app_client(settings, clock) as (client, services):
+        await nps(services, throttle_days=0)
+        for external_id, properties in (
+            ("due", {"renewal_date": "2027-05-02"}),  # six months after today, 2 Nov 2026
+            ("later", {"renewal_date": "2027-06-01"}),
+            ("none", {}),
+        ):
+            saved = await client.post(
+                "/api/v1/contacts",
+                json={
+                    "external_id": external_id,
+                    "email": f"{external_id}@example.com",
+                    "properties": properties,
+                },
+            )
+            assert saved.status_code == 200, saved.text
+        body = {
+            "name": "renewals",
+            "survey": "relationship-nps",
+            "relative_to": {"property": "renewal_date", "before": "6mo"},
+            "at": "08:00",
+            "timezone": "Europe/Helsinki",
+        }
+        created = await client.post("/api/v1/campaigns", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["cadence"] == "6 months before renewal_date"
+        assert created.json()["spec"]["relative_to"]["grace_days"] == 3
+        assert created.json()["next_fire_at"] == "2026-11-03T06:00:00Z"
+
+        for relative_to, loc in (
+            ({"property": "renewal_date", "before": "6 months"}, "before"),
+            ({"property": "renewal_date", "after": "0d", "grace_days": 99}, "grace_days"),
+            ({"property": "renewal_date"}, None),
+            ({"property": "renewal date", "after": "1d"}, "property"),
+        ):
+            refused = await client.post(
+                "/api/v1/campaigns", json={**body, "name": "x", "relative_to": relative_to}
+            )
+            assert refused.status_code == 422, refused.text
+            where = refused.json()["detail"][0]["loc"]
+            assert where[:2] == ["body", "relative_to"] and (loc is None or where[-1] == loc)
+        both = await client.post("/api/v1/campaigns", json={**body, "name": "x", "every_months": 3})
+        assert both.status_code == 422 and "give exactly one of cron" in both.text
+
+        replaced = await client.put(
+            "/api/v1/campaigns/renewals",
+            json={**body, "relative_to": {"property": "renewal_date", "before": "6mo",
+                                          "grace_days": 0}},
+        )  # fmt: skip
+        assert replaced.status_code == 200, replaced.text
+        assert replaced.json()["spec"]["relative_to"]["grace_days"] == 0
+
+        started = await client.post("/api/v1/campaigns/renewals/runs")
+        assert started.status_code == 202, started.text
+        await asyncio.gather(*services.tasks)
+        (run,) = (await client.get("/api/v1/campaigns/renewals/runs")).json()["data"]
+        assert (run["audience"], run["invited"], run["skipped"]) == (2, 1, 1)
+        assert run["skipped_by_reason"] == {"no_date": 1}

@@ -52,3 +52,42 @@ async def test_read_a_contact_with_opt_outs_and_recent_invitations(
         missing = await api.get(f"/api/v1/contacts/{quote(external_id)}")
         assert (missing.status_code, missing.json()["field"]) == (404, "external_id")
         assert "does not exist" in missing.json()["detail"]
+
+
+async def test_date_properties_are_iso_dates(api: httpx.AsyncClient) -> None:
+    saved = await api.post(
+        "/api/v1/contacts",
+        json={
+            "external_id": "d1",
+            "properties": {"renewal_date": "20270531", "Signup_Date": " 2026-01-15 ", "n": "x"},
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["properties"] == {
+        "renewal_date": "2027-05-31",
+        "Signup_Date": "2026-01-15",
+        "n": "x",
+    }
+    for value, message in (
+        ("31/05/2027", "not an ISO 8601 date; use YYYY-MM-DD"),
+        ("2027-02-29", "not a day of the calendar"),
+        (20270531, "not an ISO 8601 date"),
+        ("2027-05-31T09:00:00Z", "not an ISO 8601 date"),
+    ):
+        refused = await api.post(
+            "/api/v1/contacts",
+            json={"external_id": "d1", "properties": {"renewal_date": value}},
+        )
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["detail"]
+        assert error["loc"] == ["body", "properties", "renewal_date"]
+        assert message in error["msg"]
+    cleared = await api.post(
+        "/api/v1/contacts", json={"external_id": "d1", "properties": {"renewal_date": None}}
+    )
+    assert cleared.status_code == 200 and cleared.json()["properties"]["renewal_date"] is None
+    # Properties not named …_date take any value, dates or not.
+    other = await api.post(
+        "/api/v1/contacts", json={"external_id": "d1", "properties": {"renews": "31/05/2027"}}
+    )
+    assert other.status_code == 200

@@ -359,3 +359,45 @@ def test_national_numbers_need_the_default_region(database_url: str, tmp_path: P
     assert result.exit_code == 0, result.stderr
     rows = stored(database_url)
     assert (rows["us-1"]["phone"], rows["fi-1"]["phone"]) == ("+14155550123", "+358401234567")
+
+
+DATES = """\
+external_id,email,Renewal_Date,signup_date,renews
+ok-1,ann@example.com,2027-05-31,20260115,31/05/2027
+slashes,bob@example.com,31/05/2027,,
+no-such-day,,2027-02-29,2026-01-15,
+with-time,,2027-05-31T09:00,2026-13-01,
+empty,,,,
+"""
+
+
+def test_dates_are_iso_8601_and_a_bad_one_names_its_line_and_column(
+    database_url: str, tmp_path: Path
+) -> None:
+    code, out, err = invoke(database_url, str(write(tmp_path, DATES)))
+    assert code == 1 and out == ""
+    assert "nothing imported: 3 bad rows:" in err
+    assert (
+        "line 3 (slashes): Renewal_Date '31/05/2027': not an ISO 8601 date;"
+        " use YYYY-MM-DD, e.g. 2027-05-31"
+    ) in err
+    assert "line 4 (no-such-day): Renewal_Date '2027-02-29': not a day of the calendar" in err
+    assert (
+        "line 5 (with-time): Renewal_Date '2027-05-31T09:00': not an ISO 8601 date;"
+        " use YYYY-MM-DD, e.g. 2027-05-31; signup_date '2026-13-01': not a day of the calendar"
+    ) in err
+    assert stored(database_url) == {}
+
+    good = "\n".join(
+        line for line in DATES.splitlines() if line.startswith(("external", "ok", "empty"))
+    )
+    code, out, err = invoke(database_url, str(write(tmp_path, good + "\n")))
+    assert code == 0, err
+    rows = stored(database_url)
+    # Stored as YYYY-MM-DD; "renews" is not named …_date: any text goes.
+    assert rows["ok-1"]["properties"] == {
+        "Renewal_Date": "2027-05-31",
+        "signup_date": "2026-01-15",
+        "renews": "31/05/2027",
+    }
+    assert rows["empty"]["properties"] == {}
