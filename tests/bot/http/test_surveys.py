@@ -135,12 +135,12 @@ async def test_a_scale_change_is_refused_once_the_survey_has_answers(
 
 
 async def test_quiet_hours_for_an_unknown_channel_are_refused(api: httpx.AsyncClient) -> None:
-    hours = {"sms": ["09:00", "20:00"], "whatsapp": ["09:00", "20:00"]}
+    hours = {"sms": ["09:00", "20:00"], "fax": ["09:00", "20:00"]}
     reply = await api.post("/api/v1/surveys", json={**SURVEY, "quiet_hours": hours})
     assert reply.status_code == 422
-    assert reply.json()["field"] == "quiet_hours.whatsapp"
+    assert reply.json()["field"] == "quiet_hours.fax"
     assert reply.json()["detail"] == (
-        "quiet_hours: 'whatsapp' is not a channel; use 'telegram', 'sms', 'email' or 'web'"
+        "quiet_hours: 'fax' is not a channel; use 'telegram', 'sms', 'whatsapp', 'email' or 'web'"
     )
     assert (await api.get("/api/v1/surveys")).json()["count"] == 0
     # A channel that is not configured here is still a channel.

@@ -1,0 +1,152 @@
+"""WhatsApp through Twilio: session text, quick-reply buttons and approved templates, one client."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+from twilio.rest.content.v1.content import ContentList
+
+from channels.base import (
+    OutboundMessage,
+    SendResult,
+    TransientSendError,
+    degrade_to_text,
+)
+from channels.sms import (
+    SEND_TIMEOUT_SECONDS,
+    create_message,
+    mask_phone,
+    twilio_client,
+    twilio_failure,
+)
+
+log = logging.getLogger("channels.whatsapp")
+
+PREFIX = "whatsapp:"
+# twilio/quick-reply: up to 3 buttons in a session message without approval (FACTS.md); a
+# button's title is at most 20 characters.
+MAX_SESSION_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+
+
+def address(number: str) -> str:
+    """The Twilio address of a phone number on WhatsApp: "+1415…" → "whatsapp:+1415…"."""
+    return number if number.startswith(PREFIX) else PREFIX + number
+
+
+def number_of(address: str) -> str | None:
+    """The phone number of a Twilio WhatsApp address, or None for another kind of address."""
+    address = address.strip()
+    return address[len(PREFIX) :].strip() or None if address.startswith(PREFIX) else None
+
+
+def buttons_fit(message: OutboundMessage) -> bool:
+    """Whether the choices fit a session quick reply: 1 to 3 buttons with short titles."""
+    return 0 < len(message.choices) <= MAX_SESSION_BUTTONS and all(
+        0 < len(choice.label) <= MAX_BUTTON_TITLE for choice in message.choices
+    )
+
+
+class WhatsAppChannel:
+    """Sends WhatsApp messages with twilio's async client (held, never subclassed).
+
+    A message carrying a `template` goes as that approved template (`ContentSid` and
+    `ContentVariables`); one whose choices fit goes as a `twilio/quick-reply` content created
+    once per wording and kept for the process; anything else goes as text, with the typed-answer
+    hint in place of the buttons.
+    """
+
+    name = "whatsapp"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        status_callback: str | None = None,
+        api_base: str | None = None,
+        timeout: float = SEND_TIMEOUT_SECONDS,
+    ) -> None:
+        if not from_number:
+            raise ValueError("WhatsAppChannel needs a from_number")
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._from = address(from_number)
+        self._status_callback = status_callback
+        self._api_base = api_base
+        self._timeout = timeout
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: Client | None = None
+        self._quick_replies: dict[str, str] = {}  # wording digest → its content sid
+
+    async def start(self) -> None:
+        if self._client is None:
+            self._http, self._client = twilio_client(
+                self._account_sid, self._auth_token, api_base=self._api_base, timeout=self._timeout
+            )
+
+    async def close(self) -> None:
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.close()
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        client = self._client
+        if client is None:
+            raise TransientSendError("the WhatsApp channel is not started")
+        fields: dict[str, str]
+        if message.template is not None:
+            fields = {
+                "content_sid": message.template.id,
+                "content_variables": json.dumps(message.template.variables, ensure_ascii=False),
+            }
+        elif buttons_fit(message):
+            fields = {"content_sid": await self._quick_reply(client, message)}
+        else:
+            fields = {"body": degrade_to_text(message)}
+        sid = await create_message(
+            client,
+            to=address(message.address),
+            from_=self._from,
+            status_callback=self._status_callback,
+            **fields,
+        )
+        log.info("whatsapp %s queued to %s", sid, mask_phone(message.address))
+        return SendResult(provider_message_id=sid)
+
+    async def _quick_reply(self, client: Client, message: OutboundMessage) -> str:
+        """The sid of a quick-reply content with the message's text and buttons (made once)."""
+        actions = [{"title": c.label, "id": c.value} for c in message.choices]
+        wording = json.dumps([message.text, actions], ensure_ascii=False)
+        digest = hashlib.sha256(wording.encode()).hexdigest()[:32]
+        known = self._quick_replies.get(digest)
+        if known is not None:
+            return known
+        request = ContentList.ContentCreateRequest(
+            {
+                "friendly_name": f"surveybot_{digest}",
+                "language": "en",
+                "types": {
+                    "twilio/quick-reply": {"body": message.text, "actions": actions},
+                    # What a device without buttons shows instead.
+                    "twilio/text": {"body": degrade_to_text(message)},
+                },
+            }
+        )
+        try:
+            content = await client.content.v1.contents.create_async(request)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise twilio_failure(exc) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        if not content.sid:
+            raise TransientSendError("Twilio created a quick reply without a sid")
+        self._quick_replies[digest] = content.sid
+        return content.sid
