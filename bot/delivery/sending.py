@@ -35,7 +35,6 @@ from surveys.quiet_hours import next_allowed
 log = logging.getLogger("bot.delivery")
 
 
-
 class Prepare(Protocol):
     """Finishes a rendered question for its channel; `in_session` False (the person has not
     written within the channel's session_hours) asks for what goes outside a session (a

@@ -12,7 +12,6 @@ import pytest
 
 from tests.e2e.conftest import Server, running_server
 from tests.standins.twilio_api import (
-    Attempt,
     TwilioStandIn,
     inbound_whatsapp,
     sign,

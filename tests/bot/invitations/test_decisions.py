@@ -61,9 +61,7 @@ def test_opted_out_channels_are_passed_over() -> None:
 def test_when_every_reachable_channel_is_opted_out_the_best_is_kept_to_record_it() -> None:
     only_addresses = [info for info in CHANNELS if info.reaches_by_itself]  # as campaigns ask
     person = Person(None, "+14155550101", "a@example.test")
-    found = decisions.choose_channel(
-        person, only_addresses, opted_out={"sms", "whatsapp", "email"}
-    )
+    found = decisions.choose_channel(person, only_addresses, opted_out={"sms", "whatsapp", "email"})
     assert isinstance(found, ChannelInfo) and found.name == "sms"
 
 
