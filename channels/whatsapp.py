@@ -40,12 +40,6 @@ def address(number: str) -> str:
     return number if number.startswith(PREFIX) else PREFIX + number
 
 
-def number_of(address: str) -> str | None:
-    """The phone number of a Twilio WhatsApp address, or None for another kind of address."""
-    address = address.strip()
-    return address[len(PREFIX) :].strip() or None if address.startswith(PREFIX) else None
-
-
 def buttons_fit(message: OutboundMessage) -> bool:
     """Whether the choices fit a session quick reply: 1 to 3 buttons with short titles."""
     return 0 < len(message.choices) <= MAX_SESSION_BUTTONS and all(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from channels.base import Choice, OutboundMessage, PermanentSendError, Template, TransientSendError
-from channels.whatsapp import WhatsAppChannel, number_of
+from channels.whatsapp import WhatsAppChannel, address
 from tests.standins.twilio_api import TwilioStandIn, twilio_error
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
@@ -35,9 +35,8 @@ def channel_at(twilio: TwilioStandIn) -> WhatsAppChannel:
 
 
 def test_whatsapp_addresses() -> None:
-    assert number_of("whatsapp:+14155550123") == PHONE
-    assert number_of("+14155550123") is None
-    assert number_of("whatsapp:") is None
+    assert address(PHONE) == f"whatsapp:{PHONE}"
+    assert address(f"whatsapp:{PHONE}") == f"whatsapp:{PHONE}"
 
 
 async def test_three_choices_go_as_one_quick_reply_made_once() -> None:

@@ -202,7 +202,7 @@ class TwilioStandIn(LoopbackServer):
             else:
                 shown, buttons, failure = content.fill(fields.get("ContentVariables"))
         if failure is None:
-            failure = self._outside_session(fields)
+            failure = self._whatsapp_rules(fields)
         if failure is not None:
             return self._answer(account, fields, failure)
         sid = ("MM" if fields["To"].startswith(WHATSAPP) else "SM") + uuid.uuid4().hex
@@ -210,7 +210,7 @@ class TwilioStandIn(LoopbackServer):
             self._attempts.append(Attempt(account, fields, 201, sid, shown, buttons))
         return web.json_response(self._message(account, sid, fields, shown), status=201)
 
-    def _outside_session(self, fields: Mapping[str, str]) -> Failure | None:
+    def _whatsapp_rules(self, fields: Mapping[str, str]) -> Failure | None:
         """WhatsApp's rules: addresses on both ends, free text only within the session."""
         to, sender = fields["To"], fields.get("From", "")
         if to.startswith(WHATSAPP) != sender.startswith(WHATSAPP):
