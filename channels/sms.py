@@ -42,8 +42,9 @@ _last_response: contextvars.ContextVar[TwilioResponse | None] = contextvars.Cont
 class _HttpClient(AsyncTwilioHttpClient):
     """twilio's aiohttp client, routed to a configured base, without auto-retries.
 
-    It also sends a JSON body where twilio asks for one, Basic auth as a header (aiohttp deprecates its BasicAuth object), applies its
-    timeout when twilio passes none, keeps request logging at DEBUG, and remembers each response.
+    It also sends a JSON body where twilio asks for one, Basic auth as a header (aiohttp
+    deprecates its BasicAuth object), applies its timeout when twilio passes none, keeps request
+    logging at DEBUG, and remembers each response. SMS and WhatsApp share it.
     """
 
     def __init__(self, *, api_base: str | None, timeout: float) -> None:

@@ -55,7 +55,8 @@ class ChannelWiring(Protocol):
 
 
 class Wiring:
-    """Defaults for a wiring: no routes, nothing to add to a message (in a session or out of\n    one), no background work."""
+    """Defaults for a wiring: no routes, nothing to add to a message (in a session or out of
+    one), no background work."""
 
     info: ChannelInfo
 
