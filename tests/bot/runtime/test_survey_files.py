@@ -71,7 +71,7 @@ async def test_loading_refuses_unknown_channels_and_scale_changes_all_or_none(
     cases = [
         ({"quiet_hours": {"pigeon": ["09:00", "17:00"]}},
          "survey 'support-csat': quiet_hours: 'pigeon' is not a channel; use 'telegram', 'sms',"
-         " 'email' or 'web'"),
+         " 'whatsapp', 'email' or 'web'"),
         ({"scale": [1, 3]}, "survey 'support-csat': 1 answer was given on the scale 1-5, so the"
          " scale cannot change to 1-3"),
     ]  # fmt: skip
