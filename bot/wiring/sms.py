@@ -63,12 +63,8 @@ class SmsWiring(Wiring):
     info = INFO
 
     def configured(self, settings: Settings) -> bool:
-        token = settings.twilio_auth_token
-        return bool(
-            settings.twilio_account_sid
-            and token is not None
-            and token.get_secret_value()
-            and (settings.twilio_from_number or settings.twilio_messaging_service_sid)
+        return twilio_account(settings) and bool(
+            settings.twilio_from_number or settings.twilio_messaging_service_sid
         )
 
     def build(self, settings: Settings, *, secret: str) -> Channel:
@@ -77,14 +73,7 @@ class SmsWiring(Wiring):
                 "SMS needs SURVEYBOT_TWILIO_ACCOUNT_SID, SURVEYBOT_TWILIO_AUTH_TOKEN and "
                 "SURVEYBOT_TWILIO_FROM_NUMBER or SURVEYBOT_TWILIO_MESSAGING_SERVICE_SID"
             )
-        # Twilio refuses callback URLs it cannot reach; without a public URL none is requested.
-        callback = f"{settings.public_url}{STATUS_PATH}" if settings.public_url else None
-        if callback is None:
-            log.warning(
-                "SURVEYBOT_PUBLIC_URL is not set: Twilio cannot reach %s, and no delivery "
-                "status callbacks are requested",
-                INBOUND_PATH,
-            )
+        callback = status_callback_url(settings, STATUS_PATH, INBOUND_PATH)
         # twilio's REST client brings aiohttp (a quarter of a second): loaded only when SMS is on.
         from channels.sms import SmsChannel
 
@@ -102,6 +91,25 @@ class SmsWiring(Wiring):
 
 
 WIRING = SmsWiring()
+
+
+def twilio_account(settings: Settings) -> bool:
+    """Whether the Twilio account SID and auth token are set (SMS and WhatsApp need both)."""
+    token = settings.twilio_auth_token
+    return bool(settings.twilio_account_sid and token is not None and token.get_secret_value())
+
+
+def status_callback_url(settings: Settings, path: str, inbound_path: str) -> str | None:
+    """The status callback URL to ask Twilio for at `path`; None, with a warning, without a
+    public URL (Twilio refuses callback URLs it cannot reach)."""
+    if not settings.public_url:
+        log.warning(
+            "SURVEYBOT_PUBLIC_URL is not set: Twilio cannot reach %s, and no delivery "
+            "status callbacks are requested",
+            inbound_path,
+        )
+        return None
+    return f"{settings.public_url}{path}"
 
 
 def build_router(wiring: SmsWiring) -> APIRouter:

@@ -22,7 +22,15 @@ from bot.invitations import recorder
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
 from bot.wiring.base import Wiring
-from bot.wiring.sms import error_code, missing_field, record_status, signed_form, twiml
+from bot.wiring.sms import (
+    error_code,
+    missing_field,
+    record_status,
+    signed_form,
+    status_callback_url,
+    twilio_account,
+    twiml,
+)
 from channels.base import (
     Channel,
     ChannelError,
@@ -59,13 +67,7 @@ class WhatsAppWiring(Wiring):
     info = INFO
 
     def configured(self, settings: Settings) -> bool:
-        token = settings.twilio_auth_token
-        return bool(
-            settings.twilio_account_sid
-            and token is not None
-            and token.get_secret_value()
-            and settings.whatsapp_from
-        )
+        return twilio_account(settings) and bool(settings.whatsapp_from)
 
     def build(self, settings: Settings, *, secret: str) -> Channel:
         if not self.configured(settings) or settings.twilio_auth_token is None:
@@ -73,13 +75,7 @@ class WhatsAppWiring(Wiring):
                 "WhatsApp needs SURVEYBOT_TWILIO_ACCOUNT_SID, SURVEYBOT_TWILIO_AUTH_TOKEN and "
                 "SURVEYBOT_WHATSAPP_FROM"
             )
-        callback = f"{settings.public_url}{STATUS_PATH}" if settings.public_url else None
-        if callback is None:
-            log.warning(
-                "SURVEYBOT_PUBLIC_URL is not set: Twilio cannot reach %s, and no delivery "
-                "status callbacks are requested",
-                INBOUND_PATH,
-            )
+        callback = status_callback_url(settings, STATUS_PATH, INBOUND_PATH)
         from channels.whatsapp import WhatsAppChannel  # twilio's client: only when it is on
 
         return WhatsAppChannel(
