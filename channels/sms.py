@@ -118,29 +118,20 @@ class SmsChannel:
     ) -> None:
         if not from_number and not messaging_service_sid:
             raise ValueError("SmsChannel needs a from_number or a messaging_service_sid")
-        self._account_sid = account_sid
-        self._auth_token = auth_token
         self._from_number = from_number
         self._messaging_service_sid = messaging_service_sid
         self._status_callback = status_callback
-        self._api_base = api_base
-        self._timeout = timeout
-        self._http: _HttpClient | None = None
-        self._client: Client | None = None
+        self._twilio = TwilioConnection(account_sid, auth_token, api_base=api_base, timeout=timeout)
 
     async def start(self) -> None:
-        if self._client is None:
-            self._http, self._client = twilio_client(
-                self._account_sid, self._auth_token, api_base=self._api_base, timeout=self._timeout
-            )
+        await self._twilio.start()
 
     async def close(self) -> None:
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.close()
+        await self._twilio.close()
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        if self._client is None:
+        client = self._twilio.client
+        if client is None:
             raise TransientSendError("the SMS channel is not started")
         # A Messaging Service picks the sender from its pool; otherwise the one number sends.
         sender: dict[str, str] = (
@@ -149,7 +140,7 @@ class SmsChannel:
             else {"from_": self._from_number or ""}
         )
         sid = await create_message(
-            self._client,
+            client,
             to=message.address,
             body=degrade_to_text(message),
             status_callback=self._status_callback,
@@ -159,12 +150,33 @@ class SmsChannel:
         return SendResult(provider_message_id=sid)
 
 
-def twilio_client(
-    account_sid: str, auth_token: str, *, api_base: str | None, timeout: float
-) -> tuple[_HttpClient, Client]:
-    """twilio's REST client on its aiohttp client (create it inside the running loop)."""
-    http = _HttpClient(api_base=api_base, timeout=timeout)
-    return http, Client(account_sid, auth_token, account_sid=account_sid, http_client=http)
+class TwilioConnection:
+    """twilio's REST client on its aiohttp client: made in the running loop, closed once."""
+
+    def __init__(
+        self, account_sid: str, auth_token: str, *, api_base: str | None, timeout: float
+    ) -> None:
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._api_base = api_base
+        self._timeout = timeout
+        self._http: _HttpClient | None = None
+        self.client: Client | None = None  # None until started, and after closing
+
+    async def start(self) -> None:
+        if self.client is None:
+            self._http = _HttpClient(api_base=self._api_base, timeout=self._timeout)
+            self.client = Client(
+                self._account_sid,
+                self._auth_token,
+                account_sid=self._account_sid,
+                http_client=self._http,
+            )
+
+    async def close(self) -> None:
+        http, self._http, self.client = self._http, None, None
+        if http is not None:
+            await http.close()
 
 
 async def create_message(client: Client, **fields: Any) -> str:

@@ -8,7 +8,6 @@ import logging
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
@@ -20,9 +19,9 @@ from channels.base import (
 )
 from channels.sms import (
     SEND_TIMEOUT_SECONDS,
+    TwilioConnection,
     create_message,
     mask_phone,
-    twilio_client,
     twilio_failure,
 )
 
@@ -70,29 +69,19 @@ class WhatsAppChannel:
     ) -> None:
         if not from_number:
             raise ValueError("WhatsAppChannel needs a from_number")
-        self._account_sid = account_sid
-        self._auth_token = auth_token
         self._from = address(from_number)
         self._status_callback = status_callback
-        self._api_base = api_base
-        self._timeout = timeout
-        self._http: AsyncTwilioHttpClient | None = None
-        self._client: Client | None = None
+        self._twilio = TwilioConnection(account_sid, auth_token, api_base=api_base, timeout=timeout)
         self._quick_replies: dict[str, str] = {}  # wording digest → its content sid
 
     async def start(self) -> None:
-        if self._client is None:
-            self._http, self._client = twilio_client(
-                self._account_sid, self._auth_token, api_base=self._api_base, timeout=self._timeout
-            )
+        await self._twilio.start()
 
     async def close(self) -> None:
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.close()
+        await self._twilio.close()
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        client = self._client
+        client = self._twilio.client
         if client is None:
             raise TransientSendError("the WhatsApp channel is not started")
         fields: dict[str, str]
