@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -26,10 +29,12 @@ from channels.sms import (
 )
 
 log = logging.getLogger("channels.whatsapp")
+T = TypeVar("T")
 
 PREFIX = "whatsapp:"
-# twilio/quick-reply: up to 3 buttons in a session message without approval (FACTS.md); a
-# button's title is at most 20 characters.
+NAME_PREFIX = "surveybot_"  # the friendly name of the quick-reply contents surveybot makes
+# twilio/quick-reply: up to 3 buttons in a session message without approval; a button's title
+# is at most 20 characters.
 MAX_SESSION_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 
@@ -72,7 +77,9 @@ class WhatsAppChannel:
         self._from = address(from_number)
         self._status_callback = status_callback
         self._twilio = TwilioConnection(account_sid, auth_token, api_base=api_base, timeout=timeout)
-        self._quick_replies: dict[str, str] = {}  # wording digest → its content sid
+        # The account's quick replies by name → content sid (None: not read yet).
+        self._quick_replies: dict[str, str] | None = None
+        self._contents_lock = asyncio.Lock()
 
     async def start(self) -> None:
         await self._twilio.start()
@@ -105,31 +112,51 @@ class WhatsAppChannel:
         return SendResult(provider_message_id=sid)
 
     async def _quick_reply(self, client: Client, message: OutboundMessage) -> str:
-        """The sid of a quick-reply content with the message's text and buttons (made once)."""
+        """The sid of a quick-reply content with the message's text and buttons.
+
+        Contents stay in the Twilio account, so each wording is made once ever: the account's
+        own (named `surveybot_<digest of the wording>`) are read once per process, and a new
+        wording is created and remembered.
+        """
         actions = [{"title": c.label, "id": c.value} for c in message.choices]
         wording = json.dumps([message.text, actions], ensure_ascii=False)
-        digest = hashlib.sha256(wording.encode()).hexdigest()[:32]
-        known = self._quick_replies.get(digest)
-        if known is not None:
-            return known
-        request = ContentList.ContentCreateRequest(
-            {
-                "friendly_name": f"surveybot_{digest}",
-                "language": "en",
-                "types": {
-                    "twilio/quick-reply": {"body": message.text, "actions": actions},
-                    # What a device without buttons shows instead.
-                    "twilio/text": {"body": degrade_to_text(message)},
-                },
-            }
-        )
-        try:
-            content = await client.content.v1.contents.create_async(request)
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise twilio_failure(exc) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
-        if not content.sid:
-            raise TransientSendError("Twilio created a quick reply without a sid")
-        self._quick_replies[digest] = content.sid
-        return content.sid
+        name = NAME_PREFIX + hashlib.sha256(wording.encode()).hexdigest()[:32]
+        async with self._contents_lock:
+            if self._quick_replies is None:
+                listed = await _twilio_call(client.content.v1.contents.list_async(page_size=100))
+                self._quick_replies = {
+                    c.friendly_name: c.sid
+                    for c in listed
+                    if c.sid and c.friendly_name and c.friendly_name.startswith(NAME_PREFIX)
+                }
+            known = self._quick_replies.get(name)
+            if known is not None:
+                return known
+            request = ContentList.ContentCreateRequest(
+                {
+                    "friendly_name": name,
+                    # The language Twilio files it under; a session message needs no approval,
+                    # so it does not have to match the text's.
+                    "language": "en",
+                    "types": {
+                        "twilio/quick-reply": {"body": message.text, "actions": actions},
+                        # What a device without buttons shows instead.
+                        "twilio/text": {"body": degrade_to_text(message)},
+                    },
+                }
+            )
+            content = await _twilio_call(client.content.v1.contents.create_async(request))
+            if not content.sid:
+                raise TransientSendError("Twilio created a quick reply without a sid")
+            self._quick_replies[name] = content.sid
+            return content.sid
+
+
+async def _twilio_call(call: Awaitable[T]) -> T:
+    """A Content API call's result, or the send error its failure means."""
+    try:
+        return await call
+    except (TwilioRestException, TwilioServiceException) as exc:
+        raise twilio_failure(exc) from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc

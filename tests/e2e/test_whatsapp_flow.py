@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.conftest import Server, running_server
 from tests.standins.twilio_api import (
+    Attempt,
     TwilioStandIn,
     inbound_whatsapp,
     sign,
@@ -66,16 +67,23 @@ class Customer:
         answer = httpx.post(f"{self.server.url}{path}", data=form, headers=headers, timeout=10)
         return answer.status_code
 
-    def write(self, body: str, *, button: str | None = None, sid: str | None = None) -> int:
-        """Write (or tap a button) and wait for the replies that follow; returns their count."""
+    def write(
+        self, body: str, *, button: str | None = None, sid: str | None = None, replies: int = 1
+    ) -> list[Attempt]:
+        """Write (or tap a button); the replies that follow through the API (sent after the
+        webhook's answer, so waited for), exactly `replies` of them."""
         self.twilio.customer_wrote(WA_PHONE)
         before = len(self.twilio.sent)
         form = inbound_whatsapp(
             account_sid=ACCOUNT, from_=PHONE, to=SENDER, body=body, button_payload=button, sid=sid
         )
         assert self.post_signed(INBOUND, form) == 200
-        time.sleep(0.3)  # replies are sent after the webhook's answer
-        return len(self.twilio.sent) - before
+        if replies:
+            self.twilio.wait_for_sent(before + replies, timeout=10)
+        time.sleep(0.3)  # and nothing more comes
+        sent = self.twilio.sent[before:]
+        assert len(sent) == replies, sent
+        return sent
 
     def trigger(self, survey: str, external_id: str = "cust-7", **contact: Any) -> str:
         answer = httpx.post(
@@ -153,15 +161,14 @@ def test_template_first_then_typed_answers_buttons_and_statuses(tmp_path: Path) 
             assert customer.post_signed(INBOUND, form, f"{server.url}{INBOUND}") == 403
 
             # A typed answer, then the same message redelivered: stored once, answered once.
-            assert customer.write("4", sid="SM" + "4" * 32) == 1
-            assert customer.write("4", sid="SM" + "4" * 32) == 0
-            follow_up = twilio.sent[-1]
+            [follow_up] = customer.write("4", sid="SM" + "4" * 32)
+            customer.write("4", sid="SM" + "4" * 32, replies=0)
             assert follow_up.shown == "Great to hear! What did we do well?"
             assert follow_up.buttons == (("Skip", "Skip"),)  # a quick reply in the session
 
             # Tapping Skip answers with the button's payload.
-            assert customer.write("Skip", button="Skip") == 1
-            assert twilio.sent[-1].body == "Thanks so much! We're glad we could help."
+            [thanks] = customer.write("Skip", button="Skip")
+            assert thanks.body == "Thanks so much! We're glad we could help."
             [answer] = customer.responses("support-csat")
             assert (answer["score"], answer["comment"], answer["channel"]) == (4, None, "whatsapp")
 
@@ -182,7 +189,7 @@ def test_template_first_then_typed_answers_buttons_and_statuses(tmp_path: Path) 
             [*_, buttons] = twilio.wait_for_sent(4, timeout=15)
             assert buttons.shown == "Was it easy?" and buttons.content_sid != sid
             assert buttons.buttons == (("1", "1"), ("2", "2"), ("3", "3"))
-            assert customer.write("3", button="3") == 1
+            customer.write("3", button="3")
             customer.until(quick, "answered")
             [easy] = customer.responses("quick")
             assert easy["score"] == 3
@@ -209,8 +216,8 @@ def test_stop_opts_out_and_no_template_fails_with_its_reason(tmp_path: Path) -> 
 
             asked = customer.trigger("support-csat", phone=PHONE, name="Zoë")
             twilio.wait_for_sent(1, timeout=15)
-            assert customer.write("STOP") == 1
-            assert twilio.sent[-1].body == (
+            [confirmation] = customer.write("STOP")
+            assert confirmation.body == (
                 "You won't get any more surveys here. Reply START to opt back in."
             )
             assert customer.invitation(asked)["status"] == "closed"

@@ -123,6 +123,7 @@ class TwilioStandIn(LoopbackServer):
         app = web.Application()
         app.router.add_post(f"/{API_VERSION}/Accounts/{{sid}}/Messages.json", self._create)
         app.router.add_post("/v1/Content", self._create_content)
+        app.router.add_get("/v1/Content", self._list_contents)
         self._runner = web.AppRunner(app, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -229,6 +230,20 @@ class TwilioStandIn(LoopbackServer):
             message="Failed to send freeform message because you are outside the allowed window.",
         )
 
+    async def _list_contents(self, request: web.Request) -> web.Response:
+        """The account's contents, on one page (Twilio's list format)."""
+        if not self._authorized(request, self.account_sid):
+            return web.json_response(twilio_error(20003, 401, "Authenticate").body, status=401)
+        with self._lock:
+            listed = [
+                {"sid": sid, "account_sid": self.account_sid, "friendly_name": c.name or None}
+                for sid, c in self.contents.items()
+            ]
+        url = f"{self.url}/v1/Content?PageSize=100&Page=0"
+        meta = {"page": 0, "page_size": 100, "first_page_url": url, "previous_page_url": None}
+        meta |= {"url": url, "next_page_url": None, "key": "contents"}
+        return web.json_response({"contents": listed, "meta": meta})
+
     async def _create_content(self, request: web.Request) -> web.Response:
         """Twilio's Content API: a quick reply (not approved: usable in a session only)."""
         if not self._authorized(request, self.account_sid):
@@ -246,7 +261,9 @@ class TwilioStandIn(LoopbackServer):
             return web.json_response(failure.body, status=failure.status)
         sid = "HX" + uuid.uuid4().hex
         with self._lock:
-            self.contents[sid] = Content(str(quick["body"]), buttons, approved=False)
+            self.contents[sid] = Content(
+                str(quick["body"]), buttons, approved=False, name=str(payload.get("friendly_name"))
+            )
         answer = {"sid": sid, "account_sid": self.account_sid, "types": types}
         answer |= {
             "friendly_name": payload.get("friendly_name"),
@@ -303,6 +320,7 @@ class Content:
     text: str
     buttons: tuple[tuple[str, str], ...]
     approved: bool
+    name: str = ""  # its friendly name
 
     def fill(
         self, variables: str | None
