@@ -124,7 +124,8 @@ def build_router(wiring: WhatsAppWiring) -> APIRouter:
             raise Unprocessable("From is not a WhatsApp address (whatsapp:+…)", field="From")
         # A tapped button sends its id (the score, the reason) as ButtonPayload; its title is
         # ButtonText and Body. The id is what the button means, whatever the title's language.
-        text = form.get("ButtonPayload") or form.get("Body") or ""
+        pressed = (form.get("ButtonPayload") or "").strip()
+        text = pressed or form.get("Body") or ""
         inbound = InboundMessage(
             channel=CHANNEL,
             address=number,
@@ -132,7 +133,9 @@ def build_router(wiring: WhatsAppWiring) -> APIRouter:
             provider_message_id=sid,
             received_at=services.clock(),
         )
-        reply = await services.conversation.handle(inbound)
+        # A score button of the question tapped again later replaces the score (as on Telegram)
+        # instead of becoming the comment.
+        reply = await services.conversation.handle(inbound, rescore=pressed.isdigit())
         answer = twiml([])  # nothing in the answer itself: the replies follow through the API
         channel = services.channels.get(CHANNEL)
         if reply.messages and channel is not None:

@@ -157,6 +157,11 @@ async def test_a_short_scale_in_the_session_is_three_buttons_and_a_tap_answers(
     await wa.write("3", button="3")
     stored = await response(wa.services, asked.id)
     assert stored is not None and stored.score == 3
+    # The question's buttons stay on the phone: a later tap replaces the score, not a comment.
+    [follow_up] = await wa.write("1", button="1")
+    assert follow_up.shown.startswith("We're sorry to hear that.")
+    stored = await response(wa.services, asked.id)
+    assert stored is not None and (stored.score, stored.comment) == (1, None)
 
 
 async def test_outside_the_window_the_template_goes_again_and_without_one_the_send_fails(
