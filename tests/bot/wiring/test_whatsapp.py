@@ -251,3 +251,23 @@ async def test_webhooks_refuse_bad_signatures_and_addresses(wa: WhatsApp) -> Non
     missing = {k: v for k, v in form.items() if k != "MessageSid"}
     assert (await wa.post(INBOUND, missing)).json()["field"] == "MessageSid"
     assert wa.twilio.attempts == []
+
+
+async def test_webhooks_are_404_while_whatsapp_is_off_even_with_sms_on(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        sqlite_url, twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN, twilio_from_number=SENDER
+    )
+    app = create_app(settings, clock=clock, run_background=False)
+    async with LifespanManager(app, startup_timeout=LIFESPAN_TIMEOUT) as manager:
+        services: Services = app.state.services
+        assert "sms" in services.channels and "whatsapp" not in services.channels
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            form = inbound_whatsapp(account_sid=ACCOUNT, from_=PHONE, to=SENDER, body="5")
+            for path in (INBOUND, STATUS):
+                headers = {"X-Twilio-Signature": sign(TOKEN, PUBLIC + path, form)}
+                answer = await client.post(path, data=form, headers=headers)
+                assert answer.status_code == 404
+                assert answer.json()["detail"] == "the whatsapp channel is not configured"
