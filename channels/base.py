@@ -30,6 +30,9 @@ class ChannelInfo:
     max_text: int | None  # the longest text one message may carry (None: no limit)
     buttons: bool  # shows choices as buttons (else a typed answer, told by a hint)
     links: bool  # can carry a link
+    # Free text only this many hours after the person's last message (WhatsApp's customer-service
+    # window); outside it a question must go as a template approved beforehand (None: any time).
+    session_hours: float | None = None
 
     @property
     def reaches_by_itself(self) -> bool:
@@ -53,6 +56,15 @@ class Choice:
 
     label: str
     value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A message the provider approved beforehand, sent instead of free text: its id and the
+    values of its numbered variables ("1", "2", …)."""
+
+    id: str
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,7 @@ class OutboundMessage:
     reference: str | None = None
     labels: tuple[str, str] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    template: Template | None = None  # sent instead of the text where the provider needs one
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -41,8 +42,9 @@ _last_response: contextvars.ContextVar[TwilioResponse | None] = contextvars.Cont
 class _HttpClient(AsyncTwilioHttpClient):
     """twilio's aiohttp client, routed to a configured base, without auto-retries.
 
-    It also sends Basic auth as a header (aiohttp deprecates its BasicAuth object), applies its
-    timeout when twilio passes none, keeps request logging at DEBUG, and remembers each response.
+    It also sends a JSON body where twilio asks for one, Basic auth as a header (aiohttp
+    deprecates its BasicAuth object), applies its timeout when twilio passes none, keeps request
+    logging at DEBUG, and remembers each response. SMS and WhatsApp share it.
     """
 
     def __init__(self, *, api_base: str | None, timeout: float) -> None:
@@ -71,6 +73,10 @@ class _HttpClient(AsyncTwilioHttpClient):
         allow_redirects: bool = False,
     ) -> TwilioResponse:
         headers = dict(headers or {})
+        if headers.get("Content-Type") == "application/json" and isinstance(data, dict):
+            # twilio's sync client sends a JSON body here (the Content API); its async one
+            # would form-encode the dict under a JSON content type.
+            data = json.dumps(data)  # type: ignore[assignment]
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {token}"
@@ -112,35 +118,20 @@ class SmsChannel:
     ) -> None:
         if not from_number and not messaging_service_sid:
             raise ValueError("SmsChannel needs a from_number or a messaging_service_sid")
-        self._account_sid = account_sid
-        self._auth_token = auth_token
         self._from_number = from_number
         self._messaging_service_sid = messaging_service_sid
         self._status_callback = status_callback
-        self._api_base = api_base
-        self._timeout = timeout
-        self._http: _HttpClient | None = None
-        self._client: Client | None = None
+        self._twilio = TwilioConnection(account_sid, auth_token, api_base=api_base, timeout=timeout)
 
     async def start(self) -> None:
-        if self._client is not None:
-            return
-        # aiohttp's session must be created inside the running loop, hence here and not earlier.
-        self._http = _HttpClient(api_base=self._api_base, timeout=self._timeout)
-        self._client = Client(
-            self._account_sid,
-            self._auth_token,
-            account_sid=self._account_sid,
-            http_client=self._http,
-        )
+        await self._twilio.start()
 
     async def close(self) -> None:
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.close()
+        await self._twilio.close()
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        if self._client is None:
+        client = self._twilio.client
+        if client is None:
             raise TransientSendError("the SMS channel is not started")
         # A Messaging Service picks the sender from its pool; otherwise the one number sends.
         sender: dict[str, str] = (
@@ -148,29 +139,72 @@ class SmsChannel:
             if self._messaging_service_sid
             else {"from_": self._from_number or ""}
         )
-        _last_response.set(None)
-        try:
-            created = await self._client.messages.create_async(
-                to=message.address,
-                body=degrade_to_text(message),
-                status_callback=self._status_callback,
-                **sender,
-            )
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise classify_error(
-                status=int(exc.status),
-                code=exc.code,
-                detail=mask_phones(_describe(exc)),
-                retry_after=_retry_after(_last_response.get()),
-            ) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
-        sid = getattr(created, "sid", None)
-        if not sid:
-            # Accepted, maybe: retrying could send twice, so this is not retried.
-            raise PermanentSendError("Twilio accepted the message but returned no sid")
+        sid = await create_message(
+            client,
+            to=message.address,
+            body=degrade_to_text(message),
+            status_callback=self._status_callback,
+            **sender,
+        )
         log.info("sms %s queued to %s", sid, mask_phone(message.address))
-        return SendResult(provider_message_id=str(sid))
+        return SendResult(provider_message_id=sid)
+
+
+class TwilioConnection:
+    """twilio's REST client on its aiohttp client: made in the running loop, closed once."""
+
+    def __init__(
+        self, account_sid: str, auth_token: str, *, api_base: str | None, timeout: float
+    ) -> None:
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._api_base = api_base
+        self._timeout = timeout
+        self._http: _HttpClient | None = None
+        self.client: Client | None = None  # None until started, and after closing
+
+    async def start(self) -> None:
+        if self.client is None:
+            self._http = _HttpClient(api_base=self._api_base, timeout=self._timeout)
+            self.client = Client(
+                self._account_sid,
+                self._auth_token,
+                account_sid=self._account_sid,
+                http_client=self._http,
+            )
+
+    async def close(self) -> None:
+        http, self._http, self.client = self._http, None, None
+        if http is not None:
+            await http.close()
+
+
+async def create_message(client: Client, **fields: Any) -> str:
+    """Create one message (`messages.create_async` fields); its sid, or the send error it means."""
+    _last_response.set(None)
+    try:
+        created = await client.messages.create_async(**fields)
+    except (TwilioRestException, TwilioServiceException) as exc:
+        raise twilio_failure(exc) from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+    sid = getattr(created, "sid", None)
+    if not sid:
+        # Accepted, maybe: retrying could send twice, so this is not retried.
+        raise PermanentSendError("Twilio accepted the message but returned no sid")
+    return str(sid)
+
+
+def twilio_failure(
+    exc: TwilioRestException | TwilioServiceException,
+) -> TransientSendError | PermanentSendError:
+    """The send error one of twilio's API exceptions means (numbers masked, Retry-After kept)."""
+    return classify_error(
+        status=int(exc.status),
+        code=exc.code,
+        detail=mask_phones(_describe(exc)),
+        retry_after=_retry_after(_last_response.get()),
+    )
 
 
 def classify_error(

@@ -263,6 +263,8 @@ class Message(SQLModel, table=True):
         ),
         # Retention purges transcripts by age (bot.privacy.retention).
         sa.Index("ix_message_created", "created_at"),
+        # When a contact last wrote on a channel (WhatsApp's 24-hour window, bot.delivery).
+        sa.Index("ix_message_contact_last", "contact_id", "channel", "direction", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from surveys.quiet_hours import Window
 from surveys.texts import normalize_locale, placeholders_in
+from surveys.whatsapp import WhatsAppOptions
 
 LocalizedText = str | dict[str, str]
 """A plain string, or a mapping of locale → string."""
@@ -113,6 +114,8 @@ class Survey(BaseModel):
     placeholders: dict[PlaceholderName, LocalizedText] = Field(default_factory=dict)
     # Only bot.insight.themes reads these; the domain keeps them well-formed and bounded.
     themes: dict[ThemeName, ThemeTerms] = Field(default_factory=dict)
+    # The approved templates that open a WhatsApp conversation (surveys.whatsapp).
+    whatsapp: WhatsAppOptions | None = None
 
     _uses: frozenset[str] = PrivateAttr(default=frozenset())
 
@@ -239,6 +242,8 @@ class Survey(BaseModel):
         values: list[Any] = [self.question, self.follow_up, self.thank_you, *self.reasons]
         if self.labels is not None:
             values += [self.labels.low, self.labels.high]
+        if self.whatsapp is not None:
+            values += self.whatsapp.texts()
         while values:
             value = values.pop()
             if isinstance(value, str):

@@ -130,7 +130,8 @@ def add(
         str | None, typer.Option(help="The zone of the schedule, e.g. Europe/Helsinki [UTC]")
     ] = None,
     channel: Annotated[
-        str | None, typer.Option(help="telegram, sms or email [default: each contact's best]")
+        str | None,
+        typer.Option(help="telegram, sms, whatsapp or email [default: each contact's best]"),
     ] = None,
     spread_days: Annotated[
         str | None,

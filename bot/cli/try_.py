@@ -22,19 +22,22 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation.engine import ConversationEngine
+    from bot.conversation.talk import Talk
     from bot.runtime.settings import Settings
+    from bot.wiring.base import ChannelWiring
     from channels.base import OutboundMessage
     from channels.email import Look
     from surveys.definitions import Survey
 
-CHANNELS = ("sms", "telegram", "email", "web")
+CHANNELS = ("sms", "whatsapp", "telegram", "email", "web")
 INDENT = " " * 10
 
 
 def try_(
     survey: Annotated[str, typer.Argument(help="Survey key")],
     channel: Annotated[
-        str, typer.Option("--channel", help="sms, telegram, email or web", show_default=True)
+        str,
+        typer.Option("--channel", help="sms, whatsapp, telegram, email or web", show_default=True),
     ] = "web",
     locale: Annotated[
         str | None, typer.Option("--locale", help="The customer's language, e.g. es")
@@ -50,7 +53,7 @@ def try_(
     printf '4\\nfast\\n' | surveybot try support-csat --channel sms
     """
     if channel not in CHANNELS:
-        fail(f"unknown channel {channel!r}: use sms, telegram, email or web")
+        fail(f"unknown channel {channel!r}: use sms, whatsapp, telegram, email or web")
     if locale is not None:
         from surveys.texts import normalize_locale
 
@@ -82,6 +85,7 @@ class _Trial:
     channel: str
     look: Look
     clicked: bool = False  # email: a rating link was clicked, and the web chat page goes on
+    note: str | None = None  # what the channel sends instead to someone who has not written
 
     @property
     def inbound_channel(self) -> str:
@@ -110,6 +114,8 @@ async def _try(
         )
         typer.echo("Type the customer's replies, one per line; end with Ctrl-D.\n")
         _say(view(channel, question, trial.look, question=True))
+        if trial.note:
+            _say([trial.note])
         engine = ConversationEngine(
             sessions=sessions,
             clock=utc_now,
@@ -224,7 +230,29 @@ async def _start(
         )
         await uow.commit()
     look = Brand.of(settings).look()
-    return _Trial(invitation.id, external_id, survey, channel, look), message
+    note = _outside_session(wiring, message, talk)
+    return _Trial(invitation.id, external_id, survey, channel, look, note=note), message
+
+
+def _outside_session(wiring: ChannelWiring, message: OutboundMessage, talk: Talk) -> str | None:
+    """What goes instead of the question to someone who has not written lately (WhatsApp's
+    template), as a line for the terminal; None on channels without a session window."""
+    from channels.base import PermanentSendError
+
+    hours = wiring.info.session_hours
+    if hours is None:
+        return None
+    try:
+        template = wiring.outside_session(message, talk).template
+    except PermanentSendError as exc:
+        return f"(to a customer who has not written in {hours:g} hours nothing can go: {exc})"
+    if template is None:
+        return None
+    filled = ", ".join(f"{{{{{name}}}}} = {value}" for name, value in template.variables.items())
+    return (
+        f"(to a customer who has not written in {hours:g} hours the approved template"
+        f" {template.id} goes instead" + (f", with {filled})" if filled else ")")
+    )
 
 
 async def _turn(

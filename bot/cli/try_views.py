@@ -19,6 +19,8 @@ def view(
     """What the customer sees of a message on `channel`, as lines of text."""
     if channel == "sms":
         return _sms(message)
+    if channel == "whatsapp":
+        return _whatsapp(message)
     if channel == "telegram":
         return _telegram(message)
     if channel == "email":
@@ -38,6 +40,15 @@ def _sms(message: OutboundMessage) -> list[str]:
     plural = "" if count == 1 else "s"
     facts = f"(SMS: {count} segment{plural}, {encoding(text)}, {len(text)} characters)"
     return [*text.splitlines(), facts]
+
+
+def _whatsapp(message: OutboundMessage) -> list[str]:
+    from channels.base import degrade_to_text
+    from channels.whatsapp import buttons_fit
+
+    if not buttons_fit(message):  # what WhatsAppChannel sends: the text with the hint
+        return degrade_to_text(message).splitlines()
+    return [*message.text.splitlines(), " ".join(f"[{c.label}]" for c in message.choices)]
 
 
 def _telegram(message: OutboundMessage) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.invitations import decisions
@@ -22,6 +23,8 @@ class Job:
     opted_out: bool
     reminder: bool
     info: ChannelInfo | None  # None: a channel this server does not have
+    # The contact's last message on the channel, read only where sessions matter (session_hours).
+    last_inbound_at: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -35,6 +38,14 @@ class Job:
     def window(self) -> Window | None:
         default = self.info.quiet_hours if self.info else None
         return self.survey.send_window(self.invitation.channel, default)
+
+    def in_session(self, now: datetime) -> bool:
+        """Whether free text may go now: always, or within session_hours of their last message."""
+        hours = self.info.session_hours if self.info else None
+        if hours is None:
+            return True
+        last = self.last_inbound_at
+        return last is not None and now - last < timedelta(hours=hours)
 
     @property
     def address(self) -> str | None:

@@ -200,6 +200,13 @@ class OutboxSender:
                 [contact for _, _, contact, _ in rows],
                 [info for name, info in self._infos.items() if name in used],
             )
+            # Where free text needs a recent message from the person (WhatsApp's 24 hours).
+            windowed = [n for n in used if n in self._infos and self._infos[n].session_hours]
+            last_inbound = (
+                await uow.messages.last_inbound([c.id for _, _, c, _ in rows], windowed)
+                if windowed
+                else {}
+            )
         return [
             Job(
                 invitation,
@@ -208,6 +215,7 @@ class OutboxSender:
                 opted_out or (contact.id, invitation.channel) in suppressed,
                 reminder,
                 self._infos.get(invitation.channel),
+                last_inbound.get((contact.id, invitation.channel)),
             )
             for invitation, survey_row, contact, opted_out in rows
         ]

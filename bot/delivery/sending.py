@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,7 +34,15 @@ from surveys.quiet_hours import next_allowed
 
 log = logging.getLogger("bot.delivery")
 
-Prepare = Callable[[OutboundMessage, InvitationView], OutboundMessage]
+
+class Prepare(Protocol):
+    """Finishes a rendered question for its channel; `in_session` False (the person has not
+    written within the channel's session_hours) asks for what goes outside a session (a
+    template), and raises PermanentSendError when nothing can."""
+
+    def __call__(
+        self, message: OutboundMessage, invitation: InvitationView, *, talk: Talk, in_session: bool
+    ) -> OutboundMessage: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +90,11 @@ class ChunkSender:
         channel = self._channels[invitation.channel]
         max_text = job.info.max_text if job.info else None
         talk = Talk.of(job.survey, job.contact, invitation, job.address or "", max_text=max_text)
-        message = self._prepare(talk.reminder() if job.reminder else talk.question(), invitation)
+        message = talk.reminder() if job.reminder else talk.question()
         try:
+            message = self._prepare(
+                message, invitation, talk=talk, in_session=job.in_session(self._clock())
+            )
             async with asyncio.timeout(self._policy.send_timeout):
                 result = await channel.send(message)
         except PermanentSendError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     telegram_rate_per_second: float | None = Field(default=None, ge=0)
     sms_rate_per_second: float | None = Field(default=None, ge=0)
     email_rate_per_second: float | None = Field(default=None, ge=0)
+    whatsapp_rate_per_second: float | None = Field(default=None, ge=0)
     log_level: str = "INFO"
     # Branding: the name on the chat, rating and unsubscribe pages and in emails (unset: the
     # built-in "Quick survey" in the reader's language), and the accent colour (#rrggbb).
@@ -61,6 +63,10 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base: str | None = None
+
+    # WhatsApp (Twilio): on when the Twilio account SID and auth token and this sender are set;
+    # the number WhatsApp shows, in E.164 ("+14155550100"; a "whatsapp:" prefix is dropped).
+    whatsapp_from: str | None = None
 
     # Email (SMTP via aiosmtplib): on when the host and the sender are set.
     smtp_host: str | None = None
@@ -104,6 +110,18 @@ class Settings(BaseSettings):
                 "two-letter country code such as US, GB or FI"
             )
         return region
+
+    @field_validator("whatsapp_from")
+    @classmethod
+    def _whatsapp_sender(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        number = value.strip().removeprefix("whatsapp:").strip()
+        if not re.fullmatch(r"\+[1-9][0-9]{6,14}", number):
+            raise ValueError(
+                f"{value!r} is not a WhatsApp sender: write its number in E.164, e.g. +14155550100"
+            )
+        return number
 
     @field_validator("database_url")
     @classmethod
@@ -296,17 +314,18 @@ def _half_given(settings: Settings) -> list[str]:
     twilio = {
         "SURVEYBOT_TWILIO_ACCOUNT_SID": given(s.twilio_account_sid),
         "SURVEYBOT_TWILIO_AUTH_TOKEN": given(s.twilio_auth_token),
-        "SURVEYBOT_TWILIO_FROM_NUMBER or SURVEYBOT_TWILIO_MESSAGING_SERVICE_SID": given(
-            s.twilio_from_number
-        )
-        or given(s.twilio_messaging_service_sid),
+        # WhatsApp alone is a complete group too: its sender stands in for the SMS one.
+        "SURVEYBOT_TWILIO_FROM_NUMBER, SURVEYBOT_TWILIO_MESSAGING_SERVICE_SID or"
+        " SURVEYBOT_WHATSAPP_FROM": given(s.twilio_from_number)
+        or given(s.twilio_messaging_service_sid)
+        or given(s.whatsapp_from),
     }
     if any(twilio.values()) and not all(twilio.values()):
         absent = [name for name, present in twilio.items() if not present]
         verb = "is" if len(absent) == 1 else "are"
         problems.append(
-            f"{' and '.join(absent)} {verb} not set: the SMS channel needs the Twilio account SID, its auth token"
-            " and a sender; set them all, or none"
+            f"{' and '.join(absent)} {verb} not set: the SMS and WhatsApp channels need the Twilio account"
+            " SID, its auth token and a sender; set them all, or none"
         )
     if given(s.telegram_webhook_secret) and not given(s.telegram_bot_token):
         problems.append(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.engine import ConversationEngine
+from bot.conversation.talk import Talk
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.sending import Prepare
 from bot.invitations.suppression import Suppressions
@@ -47,12 +48,16 @@ async def build_services(
     # Best first; a channel handed in (tests, benchmarks) counts as on even without its settings.
     catalog = tuple(w.info for w in registry.WIRINGS if w.name in all_channels)
 
-    def prepare(message: OutboundMessage, invitation: InvitationView) -> OutboundMessage:
-        """Finish a rendered question for its channel: links, headers, what the wiring adds."""
+    def prepare(
+        message: OutboundMessage, invitation: InvitationView, *, talk: Talk, in_session: bool
+    ) -> OutboundMessage:
+        """Finish a rendered question for its channel: links, headers, what the wiring adds,
+        and outside the person's session what may go there (a template)."""
         wiring = wirings.get(invitation.channel)
         if wiring is None:
             return message
-        return wiring.prepare(message, invitation, settings=settings, secret=secret)
+        message = wiring.prepare(message, invitation, settings=settings, secret=secret)
+        return message if in_session else wiring.outside_session(message, talk)
 
     read_sessions = read_session_factory(engine)
     outbox = _outbox(

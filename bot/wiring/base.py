@@ -6,6 +6,7 @@ from typing import Protocol
 
 from fastapi import APIRouter
 
+from bot.conversation.talk import Talk
 from bot.runtime.services import Services
 from bot.runtime.settings import Settings
 from channels.base import Channel, ChannelInfo, OutboundMessage
@@ -43,13 +44,19 @@ class ChannelWiring(Protocol):
         """Add what the channel needs to a rendered question (links, headers) before sending."""
         ...
 
+    def outside_session(self, message: OutboundMessage, talk: Talk) -> OutboundMessage:
+        """The question to send when the person has not written within the channel's
+        `session_hours` (an approved template); raises PermanentSendError when none can go."""
+        ...
+
     async def run(self, services: Services, channel: Channel) -> None:
         """Background work while the service runs (e.g. long polling); return at once if none."""
         ...
 
 
 class Wiring:
-    """Defaults for a wiring: no routes, nothing to add to a message, no background work."""
+    """Defaults for a wiring: no routes, nothing to add to a message (in a session or out of
+    one), no background work."""
 
     info: ChannelInfo
 
@@ -68,6 +75,9 @@ class Wiring:
         settings: Settings,
         secret: str,
     ) -> OutboundMessage:
+        return message
+
+    def outside_session(self, message: OutboundMessage, talk: Talk) -> OutboundMessage:
         return message
 
     async def run(self, services: Services, channel: Channel) -> None:

@@ -7,11 +7,20 @@ check, adapter, routes, background work) and add its `WIRING` below (docs/adding
 from __future__ import annotations
 
 from bot.runtime.settings import Settings
-from bot.wiring import email, sms, telegram, web
+from bot.wiring import email, sms, telegram, web, whatsapp
 from bot.wiring.base import ChannelWiring
 from channels.base import ChannelInfo
 
-WIRINGS: tuple[ChannelWiring, ...] = (telegram.WIRING, sms.WIRING, email.WIRING, web.WIRING)
+# WhatsApp comes after SMS: a phone number does not say whether its owner uses WhatsApp, and a
+# first WhatsApp message needs a template approved beforehand; a trigger or campaign that names
+# `whatsapp` uses it, and with SMS off it is the first phone channel.
+WIRINGS: tuple[ChannelWiring, ...] = (
+    telegram.WIRING,
+    sms.WIRING,
+    whatsapp.WIRING,
+    email.WIRING,
+    web.WIRING,
+)
 
 
 def names() -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from bot.errors import Forbidden, NotFound, Unprocessable
 from bot.invitations import lifecycle, recorder
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
-from bot.wiring.base import Wiring
+from bot.wiring.base import ChannelWiring, Wiring
 from channels.base import Channel, ChannelInfo, InboundMessage, degrade_to_text
 from channels.sms_codes import suppresses
 from storage.uow import UnitOfWork
@@ -63,12 +63,8 @@ class SmsWiring(Wiring):
     info = INFO
 
     def configured(self, settings: Settings) -> bool:
-        token = settings.twilio_auth_token
-        return bool(
-            settings.twilio_account_sid
-            and token is not None
-            and token.get_secret_value()
-            and (settings.twilio_from_number or settings.twilio_messaging_service_sid)
+        return twilio_account(settings) and bool(
+            settings.twilio_from_number or settings.twilio_messaging_service_sid
         )
 
     def build(self, settings: Settings, *, secret: str) -> Channel:
@@ -77,14 +73,7 @@ class SmsWiring(Wiring):
                 "SMS needs SURVEYBOT_TWILIO_ACCOUNT_SID, SURVEYBOT_TWILIO_AUTH_TOKEN and "
                 "SURVEYBOT_TWILIO_FROM_NUMBER or SURVEYBOT_TWILIO_MESSAGING_SERVICE_SID"
             )
-        # Twilio refuses callback URLs it cannot reach; without a public URL none is requested.
-        callback = f"{settings.public_url}{STATUS_PATH}" if settings.public_url else None
-        if callback is None:
-            log.warning(
-                "SURVEYBOT_PUBLIC_URL is not set: Twilio cannot reach %s, and no delivery "
-                "status callbacks are requested",
-                INBOUND_PATH,
-            )
+        callback = status_callback_url(settings, STATUS_PATH, INBOUND_PATH)
         # twilio's REST client brings aiohttp (a quarter of a second): loaded only when SMS is on.
         from channels.sms import SmsChannel
 
@@ -104,6 +93,25 @@ class SmsWiring(Wiring):
 WIRING = SmsWiring()
 
 
+def twilio_account(settings: Settings) -> bool:
+    """Whether the Twilio account SID and auth token are set (SMS and WhatsApp need both)."""
+    token = settings.twilio_auth_token
+    return bool(settings.twilio_account_sid and token is not None and token.get_secret_value())
+
+
+def status_callback_url(settings: Settings, path: str, inbound_path: str) -> str | None:
+    """The status callback URL to ask Twilio for at `path`; None, with a warning, without a
+    public URL (Twilio refuses callback URLs it cannot reach)."""
+    if not settings.public_url:
+        log.warning(
+            "SURVEYBOT_PUBLIC_URL is not set: Twilio cannot reach %s, and no delivery "
+            "status callbacks are requested",
+            inbound_path,
+        )
+        return None
+    return f"{settings.public_url}{path}"
+
+
 def build_router(wiring: SmsWiring) -> APIRouter:
     router = APIRouter(prefix="/webhooks/twilio", include_in_schema=False)
 
@@ -114,7 +122,7 @@ def build_router(wiring: SmsWiring) -> APIRouter:
         sid = form.get("MessageSid") or form.get("SmsMessageSid")
         sender = (form.get("From") or "").strip()
         if not sid or not sender:
-            raise _missing("MessageSid" if not sid else "From")
+            raise missing_field("MessageSid" if not sid else "From")
         inbound = InboundMessage(
             channel=CHANNEL,
             address=sender,
@@ -132,17 +140,20 @@ def build_router(wiring: SmsWiring) -> APIRouter:
         sid = form.get("MessageSid") or form.get("SmsSid")
         status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
         if not sid or not status:
-            raise _missing("MessageSid" if not sid else "MessageStatus")
-        await record_status(services, sid, status, _error_code(form.get("ErrorCode")))
+            raise missing_field("MessageSid" if not sid else "MessageStatus")
+        await record_status(services, sid, status, error_code(form.get("ErrorCode")))
         return Response(status_code=204)
 
     return router
 
 
-async def signed_form(request: Request, settings: Settings, wiring: SmsWiring) -> dict[str, str]:
-    """The webhook's form fields, once its signature checks out (else 404 when off, 403)."""
+async def signed_form(
+    request: Request, settings: Settings, wiring: ChannelWiring
+) -> dict[str, str]:
+    """A Twilio webhook's form fields (SMS or WhatsApp), once its signature checks out (else 404
+    while `wiring`'s channel is off, 403)."""
     if not wiring.configured(settings) or settings.twilio_auth_token is None:
-        raise NotFound("the SMS channel is not configured")
+        raise NotFound(f"the {wiring.name} channel is not configured")
     body = (await request.body()).decode("utf-8", errors="replace")
     pairs = parse_qsl(body, keep_blank_values=True)
     signature = request.headers.get(SIGNATURE_HEADER, "")
@@ -171,24 +182,33 @@ def twiml(texts: list[str]) -> Response:
     return Response(str(answer), media_type="application/xml")
 
 
-async def record_status(services: Services, sid: str, status: str, code: int | None) -> bool:
+async def record_status(
+    services: Services,
+    sid: str,
+    status: str,
+    code: int | None,
+    *,
+    channel: str = CHANNEL,
+    label: str = "SMS",
+) -> bool:
     """Apply a delivery status to the invitation whose question had this sid; True if it moved.
 
-    The invitation's `delivery_status` only moves forward (queued → sent → delivered; a failure
-    is final), so repeated, late or out-of-order callbacks change nothing. A terminal failure
-    also moves an invitation still `sent` (unanswered) to `failed` with the reason in
-    `last_error`, and for a number that is gone or opted out (21610, …) suppresses SMS.
+    The invitation's `delivery_status` only moves forward (queued → sent → delivered → read; a
+    failure is final), so repeated, late or out-of-order callbacks change nothing. A terminal
+    failure also moves an invitation still `sent` (unanswered) to `failed` with the reason in
+    `last_error`, and for a number that is gone or opted out (21610, …) suppresses the channel
+    (`channel`: Twilio's status callbacks are the same for SMS and WhatsApp).
     """
     rank = STATUS_RANK.get(status)
     if rank is None:
-        log.debug("sms %s has unknown status %s", sid, status)
+        log.debug("%s %s has unknown status %s", channel, sid, status)
         return False
     now = services.clock()
     async with UnitOfWork(services.sessions) as uow:
-        found = await uow.messages.sent_with_provider_id(CHANNEL, sid)
+        found = await uow.messages.sent_with_provider_id(channel, sid)
         invitation_id, contact_id = found or (None, None)
         if invitation_id is None:
-            log.info("status %s for unknown sms %s ignored", status, sid)
+            log.info("status %s for unknown %s %s ignored", status, channel, sid)
             return False
         invitation = await uow.invitations.get(invitation_id, lock=True)
         if invitation is None or rank <= STATUS_RANK.get(invitation.delivery_status or "", -1):
@@ -196,24 +216,24 @@ async def record_status(services: Services, sid: str, status: str, code: int | N
         invitation.delivery_status = status
         invitation.updated_at = now
         if status in FAILED_STATUSES:
-            error = f"SMS {status}" + (f", Twilio error {code}" if code else "")
+            error = f"{label} {status}" + (f", Twilio error {code}" if code else "")
             if await recorder.record(
                 uow, invitation, lifecycle.delivery_failed(now, error), at=now
             ):
-                log.warning("invitation %s: sms %s %s", invitation_id, sid, error)
+                log.warning("invitation %s: %s %s %s", invitation_id, channel, sid, error)
             if suppresses(code) and contact_id is not None:
-                await uow.opt_outs.add(contact_id, CHANNEL, source="provider")
-                recorder.announce_opt_out(uow, contact_id, CHANNEL, source="provider", now=now)
+                await uow.opt_outs.add(contact_id, channel, source="provider")
+                recorder.announce_opt_out(uow, contact_id, channel, source="provider", now=now)
         await uow.commit()
     return True
 
 
-def _error_code(value: str | None) -> int | None:
+def error_code(value: str | None) -> int | None:
     try:
         return int(value) if value else None
     except ValueError:
         return None
 
 
-def _missing(field: str) -> Unprocessable:
+def missing_field(field: str) -> Unprocessable:
     return Unprocessable(f"{field} is missing", field=field)

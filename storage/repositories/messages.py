@@ -105,6 +105,28 @@ class MessageRepository:
         row = (await self.session.execute(stmt)).first()
         return None if row is None else (row[0], row[1])
 
+    async def last_inbound(
+        self, contact_ids: Sequence[int], channels: Sequence[str]
+    ) -> dict[tuple[int, str], datetime]:
+        """When each contact last wrote on each channel: (contact id, channel) → time.
+
+        Read through the (contact, channel, direction, time) index; contacts who never wrote
+        are absent.
+        """
+        if not contact_ids or not channels:
+            return {}
+        stmt = (
+            select(Message.contact_id, Message.channel, func.max(Message.created_at))
+            .where(
+                Message.contact_id.in_(sorted(set(contact_ids))),
+                Message.channel.in_(channels),
+                Message.direction == "in",
+            )
+            .group_by(Message.contact_id, Message.channel)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return {(contact, channel): at for contact, channel, at in rows if at is not None}
+
     async def transcript(self, invitation_id: str) -> Sequence[Message]:
         stmt = select(Message).where(Message.invitation_id == invitation_id).order_by(Message.id)
         return (await self.session.execute(stmt)).scalars().all()

@@ -42,7 +42,7 @@ async def test_add_validates_and_refuses(services: Services) -> None:
         assert len(await uow.campaigns.with_survey_keys()) == 1
 
 
-@pytest.mark.parametrize("channel", ["whatsapp", "web"])
+@pytest.mark.parametrize("channel", ["fax", "web"])
 def test_a_campaign_channel_is_one_that_reaches_people_by_itself(channel: str) -> None:
     campaigns = Campaigns(
         sessions=async_sessionmaker(),

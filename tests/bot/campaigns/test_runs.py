@@ -113,7 +113,8 @@ async def test_ineligible_people_get_skipped_rows_with_reasons(services: Service
         {"id": "plain", "email": "plain@example.test"},
     )
     async with UnitOfWork(services.sessions) as uow:
-        for external_id, channel in (("opted", "sms"), ("telegram-opted", "telegram")):
+        opted_out = (("opted", "sms"), ("opted", "whatsapp"), ("telegram-opted", "telegram"))
+        for external_id, channel in opted_out:
             contact = await uow.contacts.get_by_external_id(external_id)
             assert contact is not None
             await uow.opt_outs.add(contact.id or 0, channel, "keyword")

@@ -66,5 +66,5 @@ def test_serve_refuses_a_surveys_file_the_database_refuses_in_one_line(tmp_path:
     lines = done.stderr.strip().splitlines()
     assert lines[-1] == (
         f"error: SURVEYBOT_SURVEYS_FILE: {surveys}: survey 'a': quiet_hours: 'fax' is not a "
-        "channel; use 'telegram', 'sms', 'email' or 'web'"
+        "channel; use 'telegram', 'sms', 'whatsapp', 'email' or 'web'"
     )

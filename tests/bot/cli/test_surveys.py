@@ -47,11 +47,11 @@ def test_surveys_load_refuses_unknown_channels_and_a_scale_with_answers(
 ) -> None:
     path = tmp_path / "changed.yaml"
     path.write_text(
-        "surveys:\n  - {key: support-csat, metric: csat, quiet_hours: {whatsapp: null}}\n",
+        "surveys:\n  - {key: support-csat, metric: csat, quiet_hours: {fax: null}}\n",
         encoding="utf-8",
     )
     code, _, err = invoke(loaded, "surveys", "load", str(path))
-    assert code == 1 and "changed.yaml: survey 'support-csat': quiet_hours: 'whatsapp'" in err
+    assert code == 1 and "changed.yaml: survey 'support-csat': quiet_hours: 'fax'" in err
     answers = write_csv(tmp_path, ["c1,5,,2026-10-01T10:00:00Z,email,Ana"])
     code, _, err = invoke(loaded, "import", "responses", str(answers), "--survey", "support-csat")
     assert code == 0, err

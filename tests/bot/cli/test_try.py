@@ -33,6 +33,13 @@ surveys:
   - key: agent-csat
     metric: csat
     question: "How did {agent} do?"
+  - key: wa-quick
+    metric: csat
+    scale: [1, 3]
+    question: "Was it easy?"
+    whatsapp:
+      templates:
+        en: {content_sid: HX0123456789abcdef0123456789abcdef, variables: {"1": "{agent}"}}
 """
 
 
@@ -94,6 +101,29 @@ def test_telegram_shows_its_buttons_and_a_reason_by_number(surveys: dict[str, st
     assert "score 2, reason 'Slow reply', comment 'slow'" in out
 
 
+def test_whatsapp_shows_quick_replies_and_the_template_outside_the_window(
+    surveys: dict[str, str],
+) -> None:
+    code, out, err = try_(
+        surveys, "3\nskip\n", "wa-quick", "--channel", "whatsapp", "--property", "agent=Ana"
+    )
+    assert code == 0, err
+    assert "Was it easy?" in out and "[1] [2] [3]" in out  # three buttons fit a quick reply
+    assert (
+        "(to a customer who has not written in 24 hours the approved template"
+        " HX0123456789abcdef0123456789abcdef goes instead, with {{1}} = Ana)"
+    ) in out
+    assert "score 3" in out
+    # Five points are typed; a survey without templates says what happens outside the window.
+    code, out, err = try_(surveys, "4\nskip\n", "support-csat", "--channel", "whatsapp")
+    assert code == 0, err
+    assert "Reply with a number from 1 to 5." in out and "[1]" not in out
+    assert (
+        "(to a customer who has not written in 24 hours nothing can go: no WhatsApp template"
+        " for locale en in survey support-csat"
+    ) in out
+
+
 def test_web_shows_the_chat_lines_buttons_and_link(surveys: dict[str, str]) -> None:
     code, out, err = try_(surveys, "5\nskip\n", "support-csat", "--channel", "web")
     assert code == 0, err
@@ -148,7 +178,10 @@ def test_stdin_closing_early_ends_it_and_stop_is_lifted_on_the_next_try(
     ("args", "message"),
     [
         (["nope", "--channel", "sms"], "survey 'nope' does not exist"),
-        (["support-csat", "--channel", "fax"], "unknown channel 'fax': use sms, telegram"),
+        (
+            ["support-csat", "--channel", "fax"],
+            "unknown channel 'fax': use sms, whatsapp, telegram",
+        ),
         (["support-csat", "--locale", "!!"], "--locale '!!' is not a language tag"),
         (["support-csat", "--property", "agent"], "--property 'agent' is not KEY=VALUE"),
         (["agent-csat"], "survey 'agent-csat' uses {agent}: give a value with --property agent="),

@@ -135,15 +135,34 @@ async def test_a_scale_change_is_refused_once_the_survey_has_answers(
 
 
 async def test_quiet_hours_for_an_unknown_channel_are_refused(api: httpx.AsyncClient) -> None:
-    hours = {"sms": ["09:00", "20:00"], "whatsapp": ["09:00", "20:00"]}
+    hours = {"sms": ["09:00", "20:00"], "fax": ["09:00", "20:00"]}
     reply = await api.post("/api/v1/surveys", json={**SURVEY, "quiet_hours": hours})
     assert reply.status_code == 422
-    assert reply.json()["field"] == "quiet_hours.whatsapp"
+    assert reply.json()["field"] == "quiet_hours.fax"
     assert reply.json()["detail"] == (
-        "quiet_hours: 'whatsapp' is not a channel; use 'telegram', 'sms', 'email' or 'web'"
+        "quiet_hours: 'fax' is not a channel; use 'telegram', 'sms', 'whatsapp', 'email' or 'web'"
     )
     assert (await api.get("/api/v1/surveys")).json()["count"] == 0
     # A channel that is not configured here is still a channel.
     hours = {"telegram": None, "sms": ["08:00", "21:00"]}
     reply = await api.post("/api/v1/surveys", json={**SURVEY, "quiet_hours": hours})
     assert reply.status_code == 201
+
+
+async def test_whatsapp_templates_are_kept_and_bad_ones_refused(api: httpx.AsyncClient) -> None:
+    sid = "HX" + "0123456789abcdef" * 2
+    template = {"content_sid": sid, "variables": {"1": "{name}", "2": "{agent}"}}
+    created = await api.post(
+        "/api/v1/surveys", json={**SURVEY, "whatsapp": {"templates": {"en": template}}}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["definition"]["whatsapp"]["templates"]["en"] == template
+    bad = {"content_sid": "HX123", "variables": {"1": "{name}"}}
+    reply = await api.post(
+        "/api/v1/surveys",
+        json={**SURVEY, "key": "other", "whatsapp": {"templates": {"en": bad}}},
+    )
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["loc"][-4:] == ["whatsapp", "templates", "en", "content_sid"]
+    assert "is not a Content SID" in reply.json()["detail"][0]["msg"]
+    assert (await api.get("/api/v1/surveys")).json()["count"] == 1

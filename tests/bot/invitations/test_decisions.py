@@ -26,7 +26,7 @@ from surveys.definitions import Survey
 from tests.conftest import FakeClock, services_with
 from tests.support import add_survey, fire
 
-CHANNELS = registry.infos()  # telegram, sms, email, web: best first
+CHANNELS = registry.infos()  # telegram, sms, whatsapp, email, web: best first
 BY_NAME = {info.name: info for info in CHANNELS}
 NOON = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
 
@@ -53,13 +53,15 @@ def test_the_best_reachable_channel_comes_first() -> None:
 def test_opted_out_channels_are_passed_over() -> None:
     person = Person("42", "+14155550101", "a@example.test")
     assert chosen(person, opted_out={"telegram"}) == "sms"
-    assert chosen(person, opted_out={"telegram", "sms", "email"}) == "web"
+    # A phone that opted out of SMS is asked on WhatsApp, the next channel it reaches.
+    assert chosen(person, opted_out={"telegram", "sms"}) == "whatsapp"
+    assert chosen(person, opted_out={"telegram", "sms", "whatsapp", "email"}) == "web"
 
 
 def test_when_every_reachable_channel_is_opted_out_the_best_is_kept_to_record_it() -> None:
     only_addresses = [info for info in CHANNELS if info.reaches_by_itself]  # as campaigns ask
     person = Person(None, "+14155550101", "a@example.test")
-    found = decisions.choose_channel(person, only_addresses, opted_out={"sms", "email"})
+    found = decisions.choose_channel(person, only_addresses, opted_out={"sms", "whatsapp", "email"})
     assert isinstance(found, ChannelInfo) and found.name == "sms"
 
 

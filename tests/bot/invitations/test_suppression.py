@@ -32,7 +32,8 @@ def test_addresses_are_hashed_in_the_form_contacts_are_stored_in() -> None:
 def test_only_channels_with_an_address_of_their_own_have_a_hash() -> None:
     person = SimpleNamespace(phone="+14155550199", email=None, telegram_chat_id="42")
     hashes = KEYED.hashes(person, registry.infos())
-    assert set(hashes) == {"sms", "telegram"}  # no email known; the web chat has no address
+    # No email known; the web chat has no address; SMS and WhatsApp both reach the phone.
+    assert set(hashes) == {"sms", "whatsapp", "telegram"}
     assert hashes["telegram"] == KEYED.digest("telegram_chat_id", "42")
 
 
@@ -52,7 +53,8 @@ async def test_a_campaign_run_skips_an_erased_contacts_opted_out_addresses(
     async with UnitOfWork(services.sessions) as uow:
         gone = await uow.contacts.get_by_external_id("gone")
         assert gone is not None and gone.id is not None
-        for channel in ("sms", "email"):
+        # Every channel that reaches the phone and the address (else the next one would ask).
+        for channel in ("sms", "whatsapp", "email"):
             await uow.opt_outs.add(gone.id, channel, "keyword")
         await erase_contact(
             uow,

@@ -71,7 +71,7 @@ async def test_loading_refuses_unknown_channels_and_scale_changes_all_or_none(
     cases = [
         ({"quiet_hours": {"pigeon": ["09:00", "17:00"]}},
          "survey 'support-csat': quiet_hours: 'pigeon' is not a channel; use 'telegram', 'sms',"
-         " 'email' or 'web'"),
+         " 'whatsapp', 'email' or 'web'"),
         ({"scale": [1, 3]}, "survey 'support-csat': 1 answer was given on the scale 1-5, so the"
          " scale cannot change to 1-3"),
     ]  # fmt: skip
@@ -91,7 +91,7 @@ async def test_the_surveys_file_at_start_up_is_checked_the_same(
 ) -> None:
     path = tmp_path / "surveys.yaml"
     path.write_text(
-        "surveys:\n  - {key: a, metric: csat, quiet_hours: {whatsapp: null}}\n", encoding="utf-8"
+        "surveys:\n  - {key: a, metric: csat, quiet_hours: {fax: null}}\n", encoding="utf-8"
     )
-    with pytest.raises(SurveyFileError, match="survey 'a': quiet_hours: 'whatsapp' is not a"):
+    with pytest.raises(SurveyFileError, match="survey 'a': quiet_hours: 'fax' is not a"):
         await build_services(make_settings(database_url, surveys_file=path), clock=clock)
