@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.invitations import decisions
@@ -19,13 +19,20 @@ class Job:
     invitation: InvitationRecord
     survey: Survey
     contact: ContactRecord
-    opted_out: bool
+    opted_out: bool  # on the channel this send goes out on
     reminder: bool
-    info: ChannelInfo | None  # None: a channel this server does not have
+    info: ChannelInfo | None  # this send's channel; None: a channel this server does not have
+    failed: frozenset[str] = field(default_factory=frozenset)  # channels that failed it before
 
     @property
     def id(self) -> str:
         return self.invitation.id
+
+    @property
+    def channel(self) -> str:
+        """The channel this send goes out on: a reminder's own (reminders: {channel: next}),
+        else the invitation's."""
+        return channel_of(self.invitation, reminder=self.reminder)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -34,7 +41,7 @@ class Job:
     @property
     def window(self) -> Window | None:
         default = self.info.quiet_hours if self.info else None
-        return self.survey.send_window(self.invitation.channel, default)
+        return self.survey.send_window(self.channel, default)
 
     @property
     def address(self) -> str | None:
@@ -46,6 +53,13 @@ class Job:
         return self.info.address_of(self.contact)
 
 
+def channel_of(invitation: InvitationRecord, *, reminder: bool) -> str:
+    """The channel a claimed question or reminder of `invitation` goes out on."""
+    if reminder and invitation.remind_on:
+        return invitation.remind_on
+    return invitation.channel
+
+
 @dataclass(slots=True)
 class Outcome:
     """What happened to one send."""
@@ -54,6 +68,7 @@ class Outcome:
     result: SendResult | None = None
     text: str = ""
     error: str | None = None
+    code: str | None = None  # the provider's error code, if it gave one
     permanent: bool = False
     suppress: bool = False
     retry_after: float | None = None

@@ -48,8 +48,9 @@ async def build_services(
     catalog = tuple(w.info for w in registry.WIRINGS if w.name in all_channels)
 
     def prepare(message: OutboundMessage, invitation: InvitationView) -> OutboundMessage:
-        """Finish a rendered question for its channel: links, headers, what the wiring adds."""
-        wiring = wirings.get(invitation.channel)
+        """Finish a rendered question for its channel: links, headers, what the wiring adds
+        (the message's channel: a reminder may go out on another than the invitation's)."""
+        wiring = wirings.get(message.channel)
         if wiring is None:
             return message
         return wiring.prepare(message, invitation, settings=settings, secret=secret)
@@ -85,7 +86,7 @@ async def build_services(
         try:
             surveys = read_survey_file(settings.surveys_file)
             await load_surveys(
-                sessions, surveys, channels=registry.names(), source=settings.surveys_file
+                sessions, surveys, channels=registry.infos(), source=settings.surveys_file
             )
         except BaseException:
             await engine.dispose()  # refused: nothing runs, so nothing may stay open
