@@ -232,6 +232,11 @@ class Invitation(SQLModel, table=True):
     )
     remind_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     reminders_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The fallback order (channel names, best first): a send that fails for good moves the
+    # invitation to the next of them (bot.invitations.fallback). None: `channel` alone.
+    channels: list[str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # The channel the next reminder goes out on, when not `channel` (reminders: {channel: next}).
+    remind_on: str | None = Field(default=None, max_length=16)
     # When the contact first opened the question's page (web chat, email link in a browser).
     opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     campaign_id: int | None = Field(
@@ -252,6 +257,28 @@ class Invitation(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+
+
+class ChannelFailure(SQLModel, table=True):
+    """A send of an invitation that a channel could not make: which channel, why, and when.
+
+    One row per channel given up on (a refusal, no address, an opt-out at send time, a delivery
+    report of failure, retries run out), for the question or a reminder; with a fallback order
+    the invitation then moves on to the next channel, so its rows tell which channels failed
+    before the one that reached the person (bot.invitations.fallback).
+    """
+
+    __tablename__ = "channel_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: str = Field(foreign_key="invitation.id", index=True, max_length=32)
+    channel: str = Field(max_length=16)
+    # not_on, no_address, opted_out, refused, gave_up, undelivered
+    reason: str = Field(max_length=16)
+    code: str | None = Field(default=None, max_length=32)  # the provider's error code, if any
+    error: str | None = Field(default=None, max_length=500)
+    reminder: bool = False
+    failed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Message(SQLModel, table=True):

@@ -38,6 +38,8 @@ class InvitationRecord:
     reminders_sent: int
     sent_at: datetime | None
     expires_at: datetime | None
+    channels: list[str] | None = None  # the fallback order (None: `channel` alone)
+    remind_on: str | None = None  # the next reminder's channel, when not `channel`
 
 
 CONTACT_COLUMNS = tuple(ContactRecord.__slots__)

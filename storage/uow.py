@@ -11,6 +11,7 @@ from storage.repositories import (
     ApiKeyRepository,
     CampaignRepository,
     CampaignRunRepository,
+    ChannelFailureRepository,
     ContactRepository,
     DeliveryRepository,
     EventRepository,
@@ -37,6 +38,7 @@ class UnitOfWork:
     surveys: SurveyRepository
     contacts: ContactRepository
     invitations: InvitationRepository
+    failures: ChannelFailureRepository
     messages: MessageRepository
     responses: ResponseRepository
     opt_outs: OptOutRepository
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.surveys = SurveyRepository(self.session)
         self.contacts = ContactRepository(self.session)
         self.invitations = InvitationRepository(self.session)
+        self.failures = ChannelFailureRepository(self.session)
         self.messages = MessageRepository(self.session)
         self.responses = ResponseRepository(self.session)
         self.opt_outs = OptOutRepository(self.session)

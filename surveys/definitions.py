@@ -8,7 +8,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from surveys.quiet_hours import Window
 from surveys.texts import normalize_locale, placeholders_in
@@ -61,6 +69,10 @@ Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 # The names texts.render fills: "{agent}" in a text, `agent` here.
 PlaceholderName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 
+# A channel's name as a fallback order lists it; bot checks it against the channels it has.
+ChannelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")]
+MAX_CHANNELS = 10
+
 # Checked by Survey._themes rather than by a Field pattern, so that a bad name gets a sentence.
 ThemeName = str
 ThemeTerms = list[str] | dict[str, list[str]]
@@ -78,6 +90,28 @@ class ScaleLabels(BaseModel):
 
     low: LocalizedText
     high: LocalizedText
+
+
+class Reminders(BaseModel):
+    """How many reminders an unanswered question gets, and on which channel.
+
+    `channel: same` reminds where the question went; `next` sends each reminder on the next
+    channel of the survey's (or the trigger's) fallback order that reaches the person by itself,
+    and where none is left, where the conversation is. A plain number is `{count: number}`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count: int = Field(default=1, ge=0, le=5)
+    channel: Literal["same", "next"] = "same"
+
+
+def _reminders_shape(value: Reminders) -> int | dict[str, Any]:
+    """Stored and shown as a plain count unless the channel is set: surveys saved before the
+    mapping read back as they were written."""
+    if value.channel == "same":
+        return value.count
+    return {"count": value.count, "channel": value.channel}
 
 
 class Survey(BaseModel):
@@ -105,13 +139,15 @@ class Survey(BaseModel):
     throttle_days: int = Field(default=30, ge=0, le=3650)
     expires_after_hours: int | None = Field(default=None, gt=0, le=24 * 365)
     sample_rate: float = Field(default=1.0, ge=0, le=1)
-    # Reminders go to people who have not answered yet, on the channel the question went out on.
-    reminders: int = Field(default=1, ge=0, le=5)
+    # Reminders go to people who have not answered yet (on the question's channel, or the next).
+    reminders: Annotated[Reminders, PlainSerializer(_reminders_shape)] = Reminders()
     remind_after_hours: float = Field(default=48, gt=0, le=24 * 90)
     timezone: str = "UTC"
     quiet_hours: dict[str, tuple[str, str] | None] | None = None
     # What a {placeholder} shows when neither the trigger's nor the contact's properties fill it.
     placeholders: dict[PlaceholderName, LocalizedText] = Field(default_factory=dict)
+    # The fallback order: a send that fails for good moves on to the next channel.
+    channels: list[ChannelKey] | None = Field(default=None, min_length=1, max_length=MAX_CHANNELS)
     # Only bot.insight.themes reads these; the domain keeps them well-formed and bounded.
     themes: dict[ThemeName, ThemeTerms] = Field(default_factory=dict)
     # The approved templates that open a WhatsApp conversation (surveys.whatsapp).
@@ -139,6 +175,23 @@ class Survey(BaseModel):
                         f'the {channel} window [{shown}] is not a send window: use ["HH:MM", "HH:MM"]'
                         " with different times"
                     ) from exc
+        return value
+
+    @field_validator("reminders", mode="before")
+    @classmethod
+    def _reminder_count(cls, value: Any) -> Any:
+        # `reminders: 2`, the shape every survey had before the mapping: the count alone.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"count": value}
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _order(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            repeated = sorted({name for name in value if value.count(name) > 1})
+            if repeated:
+                raise ValueError(f"{', '.join(repeated)} is listed twice; name each channel once")
         return value
 
     @field_validator("placeholders")

@@ -126,6 +126,7 @@ class RunExecutor:
         self.suppression = suppression
         # A campaign hands out no links: only channels that reach the person by themselves.
         self.channels = [info for info in channels if info.reaches_by_itself]
+        self.link_only = {info.name for info in channels if not info.reaches_by_itself}
         self.lease = timedelta(seconds=lease_seconds)
         self.page_size = page_size
 
@@ -380,6 +381,10 @@ class RunExecutor:
         opted_by = await self._opted_out(uow, state, members)
         since = throttle_start(now, state.survey.throttle_days)
         surveyed = await uow.campaign_runs.surveyed_since(ids, since) if since else set()
+        # The survey's fallback order without the web chat: nobody would hold its link.
+        order = decisions.fallback_order(state.survey, requested=state.spec.channel)
+        if order is not None:
+            order = [name for name in order if name not in self.link_only] or None
         rows = []
         for contact in members:
             index = counts.slot
@@ -388,7 +393,7 @@ class RunExecutor:
             contact_id = contact.id or 0
             mine = opted_by.get(contact_id, set())
             info = decisions.choose_channel(
-                contact, self.channels, opted_out=mine, requested=state.spec.channel
+                contact, self.channels, opted_out=mine, requested=state.spec.channel, order=order
             )
             if isinstance(info, decisions.Unreachable):
                 counts.unrowed[info.reason] += 1
@@ -414,7 +419,7 @@ class RunExecutor:
                     status=InvitationStatus.SKIPPED,
                     reason=placeholders.MISSING_PLACEHOLDER,
                 )
-            rows.append(_row(state, contact, info.name, decided, key, now))
+            rows.append(_row(state, contact, info.name, decided, key, now, order))
         return rows
 
     async def _missed_rows(
@@ -509,6 +514,7 @@ def _row(
     decided: decisions.Plan,
     key: str,
     now: datetime,
+    order: list[str] | None = None,
 ) -> dict[str, Any]:
     """One invitation of the run, as the bulk insert takes it."""
     return {
@@ -516,6 +522,7 @@ def _row(
         "survey_id": state.campaign.survey_id,
         "contact_id": contact.id or 0,
         "channel": channel,
+        "channels": order,
         "status": decided.status,
         "skip_reason": decided.reason,
         "step": Step.AWAITING_SCORE,

@@ -48,7 +48,9 @@ def show(
         out.print(Text(line), highlight=False)
     events = table("time (UTC)", "event", "text")
     for event in detail.timeline:
-        events.add_row(_when(event.at), event.event, Text(event.text or ""))
+        # With a fallback order, where each thing happened matters.
+        where = f" ({event.channel})" if event.channel and detail.channels else ""
+        events.add_row(_when(event.at), event.event + where, Text(event.text or ""))
     out.print(events)
 
 
@@ -58,7 +60,8 @@ def _summary(detail: InvitationDetailOut) -> list[str]:
         f"survey      {detail.survey}"
         + (f" (campaign {detail.campaign})" if detail.campaign else ""),
         f"contact     {detail.contact}",
-        f"channel     {detail.channel}",
+        f"channel     {detail.channel}"
+        + (f" (fallback order {', '.join(detail.channels)})" if detail.channels else ""),
         f"status      {detail.status}"
         + (f" ({detail.skip_reason})" if detail.skip_reason else "")
         + f", step {detail.step}",

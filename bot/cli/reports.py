@@ -202,5 +202,19 @@ def _funnel_line(funnel: dict[str, Any]) -> str:
         f" {funnel['reminded']} reminded, {funnel['opened']} opened) → {funnel['answered']}"
         f" answered ({funnel['answered_after_reminder']} after a reminder,"
         f" {funnel['commented']} with a comment), {funnel['completed']} completed;"
-        f" response rate {'—' if rate is None else f'{rate * 100:.1f} %'}"
+        f" response rate {'—' if rate is None else f'{rate * 100:.1f} %'}" + _fallback_part(funnel)
     )
+
+
+def _fallback_part(funnel: dict[str, Any]) -> str:
+    """ "; 2 sent after a fallback; channels failed: sms undelivered 1, telegram refused 2", when
+    any channel failed a question (nothing otherwise)."""
+    failures = funnel.get("channel_failures") or {}
+    if not failures:
+        return ""
+    failed = ", ".join(
+        f"{channel} {reason} {count}"
+        for channel, reasons in sorted(failures.items())
+        for reason, count in sorted(reasons.items())
+    )
+    return f"; {funnel.get('fell_back', 0)} sent after a fallback; channels failed: {failed}"

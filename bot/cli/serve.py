@@ -46,7 +46,7 @@ def serve(
 
                 surveys = read_survey_file(settings.surveys_file)
                 await load_surveys(
-                    sessions, surveys, channels=registry.names(), source=settings.surveys_file
+                    sessions, surveys, channels=registry.infos(), source=settings.surveys_file
                 )
         finally:
             await engine.dispose()

@@ -34,7 +34,7 @@ def surveys_load(
 
     async def main() -> list[tuple[str, bool]]:
         async with database(settings) as sessions:
-            return await load_surveys(sessions, surveys, channels=registry.names(), source=file)
+            return await load_surveys(sessions, surveys, channels=registry.infos(), source=file)
 
     try:
         loaded = run(main())

@@ -160,7 +160,9 @@ class ConversationEngine:
             inbound.address,
             info=self._infos.get(inbound.channel),
         )
-        turn = Turn(uow, conversation, talk, self._clock(), self._max_reprompts)
+        info = self._infos.get(inbound.channel)
+        via = inbound.channel if info is not None and info.address is not None else None
+        turn = Turn(uow, conversation, talk, self._clock(), self._max_reprompts, via=via)
         await take(
             turn, inbound.text, rescore=rescore, intent=intent, source=source or "conversation"
         )
@@ -202,10 +204,21 @@ class ConversationEngine:
         conversation = await uow.invitations.conversation_at(
             info.address, inbound.address, inbound.channel, lock=True, detached=True
         )
-        if conversation is not None:
+        if conversation is not None and lifecycle.in_conversation(conversation.invitation):
             return conversation.contact, conversation
-        contact = await uow.contacts.by_address(info.address, inbound.address)
-        return (contact if contact is not None and contact.id is not None else None), None
+        contact = conversation.contact if conversation is not None else None
+        if contact is None:
+            contact = await uow.contacts.by_address(info.address, inbound.address)
+        if contact is None or contact.id is None:
+            return None, conversation
+        # A conversation that went out here and moved on to the next channel (a reminder there)
+        # still takes its answer from here: never two live conversations for one invitation.
+        moved = await uow.invitations.moved_from(contact.id, inbound.channel)
+        if moved is not None:
+            found = await uow.invitations.conversation(moved, lock=True, detached=True)
+            if found is not None:
+                return found.contact, found
+        return contact, conversation
 
     async def _outside(
         self,

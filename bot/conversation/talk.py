@@ -43,8 +43,10 @@ class Talk:
         *,
         max_text: int | None = None,
         info: ChannelInfo | None = None,
+        channel: str | None = None,
     ) -> Talk:
-        """The wording for a conversation; `info` describes the channel the reply is shown on."""
+        """The wording for a conversation; `info` describes the channel the reply is shown on,
+        `channel` the one a send goes out on when not the invitation's (a reminder's own)."""
         locale = invitation.locale or contact.locale
         values = placeholders.values(
             survey,
@@ -57,7 +59,7 @@ class Talk:
             survey=survey,
             locale=locale,
             values=values,
-            channel=invitation.channel,
+            channel=channel or invitation.channel,
             address=address,
             max_text=max_text if info is None else info.max_text,
             buttons=info is not None and info.buttons,

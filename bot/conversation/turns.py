@@ -31,6 +31,15 @@ class Turn:
     now: datetime
     max_reprompts: int
     out: list[OutboundMessage] = field(default_factory=list)
+    # Where the message came from, for opt-outs: a channel with addresses (a reply on the
+    # channel a conversation moved away from); None: the conversation's own channel (the
+    # web chat's page answers for the invitation's channel, an email's too).
+    via: str | None = None
+
+    @property
+    def channel(self) -> str:
+        """The channel a STOP or START in this turn is about."""
+        return self.via or self.invitation.channel
 
     @property
     def invitation(self) -> Invitation:
@@ -65,7 +74,7 @@ async def take(
         await recorder.opt_out(
             turn.uow,
             turn.contact_id,
-            inv.channel,
+            turn.channel,
             source=source,
             now=turn.now,
             conversation=inv,
@@ -74,7 +83,7 @@ async def take(
         turn.say(talk.plain("opted_out"))
         return
     if intent is Intent.OPT_IN and turn.conversation.opted_out:
-        await recorder.opt_in(turn.uow, turn.contact_id, inv.channel)
+        await recorder.opt_in(turn.uow, turn.contact_id, turn.channel)
         turn.conversation.opted_out = False
         turn.say(talk.plain("opted_in"))
         return

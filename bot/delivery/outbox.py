@@ -17,10 +17,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.jobs import Job
+from bot.delivery.failing import failed_send
+from bot.delivery.jobs import Job, channel_of
 from bot.delivery.rate_limits import RateLimit
 from bot.delivery.sending import ChunkSender, Prepare, SendPolicy
+from bot.invitations import fallback as fb
 from bot.invitations import lifecycle, recorder
+from bot.invitations.fallback import Failure, Fallback
 from bot.invitations.lifecycle import Move
 from bot.invitations.suppression import Suppressions
 from channels.base import Channel, ChannelInfo
@@ -61,6 +64,7 @@ class OutboxSender:
         self._infos = {info.name: info for info in catalog}
         self._clock = clock
         self._suppression = suppression
+        self._fallback = Fallback(catalog, suppression)
         self._interval = interval_seconds
         self._batch_size = batch_size
         # Chunks of up to 50 keep the writes few (two transactions per chunk) while bounding
@@ -73,6 +77,7 @@ class OutboxSender:
             channels=channels,
             clock=clock,
             prepare=prepare,
+            fallback=self._fallback,
             policy=SendPolicy(
                 invitation_ttl=invitation_ttl,
                 send_timeout=lease_seconds / 2,
@@ -194,7 +199,7 @@ class OutboxSender:
         async with UnitOfWork(self._sessions) as uow:
             rows = await uow.invitations.for_dispatch(ids)
             # An address erased with its contact after opting out is an opt-out here too.
-            used = {invitation.channel for invitation, *_ in rows}
+            used = {channel_of(invitation, reminder=reminder) for invitation, *_ in rows}
             suppressed = await self._suppression.of_contacts(
                 uow,
                 [contact for _, _, contact, _ in rows],
@@ -207,28 +212,37 @@ class OutboxSender:
                 if windowed
                 else {}
             )
-        return [
-            Job(
-                invitation,
-                to_domain(survey_row),
-                contact,
-                opted_out or (contact.id, invitation.channel) in suppressed,
-                reminder,
-                self._infos.get(invitation.channel),
-                last_inbound.get((contact.id, invitation.channel)),
+            # Only invitations with a fallback order need to know which channels failed them.
+            ordered = [invitation.id for invitation, *_ in rows if invitation.channels]
+            failed = await uow.failures.channels_of(ordered)
+        jobs = []
+        for invitation, survey_row, contact, opted_out in rows:
+            channel = channel_of(invitation, reminder=reminder)
+            jobs.append(
+                Job(
+                    invitation,
+                    to_domain(survey_row),
+                    contact,
+                    opted_out or (contact.id, channel) in suppressed,
+                    reminder,
+                    self._infos.get(channel),
+                    frozenset(failed.get(invitation.id, ())),
+                    last_inbound.get((contact.id, channel)),
+                )
             )
-            for invitation, survey_row, contact, opted_out in rows
-        ]
+        return jobs
 
     async def _run(self, jobs: list[Job]) -> None:
         """Settle what needs no send, then send the rest in chunks."""
         ready: list[Job] = []
-        settled: list[tuple[Job, Move, str]] = []
+        settled: list[tuple[Job, Move | Failure, str]] = []
         now = self._clock()
         for job in jobs:
             verdict = self._precheck(job, now)
             if verdict is None:
                 ready.append(job)
+            elif isinstance(verdict, Failure):
+                settled.append((job, verdict, verdict.error))
             else:
                 settled.append((job, *verdict))
         if settled:
@@ -240,17 +254,16 @@ class OutboxSender:
         async with self._pipelines:
             await self._sender.send(chunk)
 
-    def _precheck(self, job: Job, now: datetime) -> tuple[Move, str] | None:
-        """The move that settles a job that must not be sent now (and why), or None to send it."""
-        channel = job.invitation.channel
+    def _precheck(self, job: Job, now: datetime) -> tuple[Move, str] | Failure | None:
+        """What settles a job that must not be sent now: a move (and why), or a failure of its
+        channel (the next channel of its order, or the end); None to send it."""
+        channel = job.channel
         if channel not in self._channels:
-            return self._not_sent(job, now, f"the {channel} channel is not configured")
+            return Failure(channel, fb.NOT_ON, f"the {channel} channel is not configured")
         if not job.address:
-            return self._not_sent(job, now, f"the contact has no address on {channel}")
+            return Failure(channel, fb.NO_ADDRESS, f"the contact has no address on {channel}")
         if job.opted_out:  # checked again at send time: the contact may have opted out since
-            if job.reminder:
-                return lifecycle.reminder_moved(now, at=None), "opted_out"
-            return lifecycle.cancelled(now, reason="opted_out", sending=True), "opted_out"
+            return Failure(channel, fb.OPTED_OUT, "opted_out")
         allowed_at = next_allowed(now, job.window, job.zone)
         if allowed_at > now:  # a retry, a late claim or a reminder may fall in quiet hours
             if job.reminder:
@@ -261,19 +274,19 @@ class OutboxSender:
             return move, f"until {allowed_at}"
         return None
 
-    @staticmethod
-    def _not_sent(job: Job, now: datetime, error: str) -> tuple[Move, str]:
-        if job.reminder:  # a reminder that cannot go out is dropped
-            return lifecycle.reminder_moved(now, at=None), error
-        return lifecycle.failed(now, error), error
-
-    async def _settle(self, settled: list[tuple[Job, Move, str]]) -> None:
+    async def _settle(self, settled: list[tuple[Job, Move | Failure, str]]) -> None:
         now = self._clock()
+        moves: list[tuple[Job, Move, str]] = []
         async with UnitOfWork(self._sessions) as uow:
-            for job, move, _ in settled:
+            for job, verdict, why in settled:
+                if isinstance(verdict, Failure):
+                    move = await failed_send(uow, self._fallback, job, verdict, now)
+                else:
+                    move = verdict
                 await recorder.record(uow, job.id, move, at=now)
+                moves.append((job, move, why))
             await uow.commit()
-        for job, move, why in settled:
+        for job, move, why in moves:
             log.info(
                 "%s %s not sent now: %s (%s)",
                 "reminder" if job.reminder else "invitation",

@@ -110,6 +110,17 @@ class Funnel(BaseModel):
     commented: int = Field(description="Answered with a comment")
     completed: int = Field(description="Finished the conversation")
     response_rate: float | None = Field(description="answered / sent")
+    reached: dict[str, int] = Field(
+        default_factory=dict, description="Sent, by the channel that reached the contact"
+    )
+    fell_back: int = Field(
+        default=0, description="Sent on a channel after another failed the question (fallback)"
+    )
+    channel_failures: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Questions a channel could not send, by channel and reason (not_on, "
+        "no_address, opted_out, refused, gave_up, undelivered)",
+    )
 
 
 class ReportOut(ScoreFields, ReachFields):

@@ -65,7 +65,7 @@ class SurveysOut(BaseModel):
 async def put_survey(survey: Survey, uow: UowDep, response: Response) -> SurveyOut:
     """Create or update one survey (the YAML shape, as JSON); its scale stays once answered."""
     refuse_unstorable(survey.model_dump(mode="json"))
-    row, created = await save_survey(uow, survey, channels=registry.names())
+    row, created = await save_survey(uow, survey, channels=registry.infos())
     await uow.commit()
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return SurveyOut.of(row)

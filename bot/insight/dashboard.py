@@ -226,6 +226,17 @@ def _funnel(funnel: dict[str, Any]) -> tuple[FunnelStep, ...]:
             steps.append(FunnelStep(name, label, sum(c for _, c in detail), detail))
         else:
             steps.append(FunnelStep(name, label, int(funnel[name])))
+        failures = funnel.get("channel_failures") or {}
+        if name == "sent" and failures:
+            # Channel fallback: how many were reached after another channel failed them, and
+            # which channels failed why (shown only when some did).
+            detail = tuple(
+                (f"{channel} {reason}", count)
+                for channel, reasons in sorted(failures.items())
+                for reason, count in sorted(reasons.items())
+            )
+            count = int(funnel.get("fell_back", 0))
+            steps.append(FunnelStep("fell_back", "After a fallback", count, detail))
     return tuple(steps)
 
 

@@ -1,12 +1,18 @@
 """An invitation's life in one place: every change of its status and step, as pure functions.
 
     scheduled ─claim─▶ sending ─sent─▶ sent ─score─▶ answered ─reason, comment─▶ completed
-      │   ▲              │   │           │               │
-      │   └─retry, defer─┘   └─fail─▶ failed ◀─delivery failed
+      │ ▲ ▲              │   │           │               │
+      │ │ └─retry, defer─┘   └─fail─▶ failed ◀─delivery failed
+      │ └───fell back────────┘ ◀─────────┤ (delivery failed, with a next channel)
       │                                  ├─gave up, opted out, erased─▶ closed (answered: completed)
       └─cancel─▶ cancelled               └─expire─▶ expired (completed once answered)
 
     skipped is decided when the invitation is made (bot.invitations.decisions).
+
+A send that fails for good on a channel with a later one in the invitation's fallback order
+*falls back*: scheduled again on that channel (bot.invitations.fallback), the one move that goes
+back from `sent` (the question never arrived). `invitation.failed` is announced only when no
+channel is left.
 
 Each function returns a `Move`: the statuses it may start from (re-checked where it is written,
 so of two writers only one moves the invitation), the values it writes, and the outbound events
@@ -119,14 +125,21 @@ def claimed(now: datetime, lease_until: datetime) -> Move:
 
 
 def sent(
-    now: datetime, *, provider_message_id: str, expires_at: datetime, remind_at: datetime | None
+    now: datetime,
+    *,
+    provider_message_id: str,
+    expires_at: datetime,
+    remind_at: datetime | None,
+    remind_on: str | None = None,
 ) -> Move:
+    """The question went out; `remind_on` is the first reminder's channel when not this one."""
     values = {
         "status": Status.SENT,
         "step": Step.AWAITING_SCORE,
         "sent_at": now,
         "expires_at": expires_at,
         "remind_at": remind_at,
+        "remind_on": remind_on,
         "lease_until": None,
         "send_started_at": None,
         "provider_message_id": provider_message_id,
@@ -166,6 +179,31 @@ def failed(now: datetime, error: str) -> Move:
     return Move("failed", (Status.SENDING,), values, (INVITATION_FAILED,))
 
 
+def fell_back(
+    now: datetime, *, channel: str, send_at: datetime, error: str, after_sent: bool = False
+) -> Move:
+    """The send failed for good on its channel: scheduled again on the next one of the fallback
+    order, as a fresh send there (no attempts yet). `after_sent`: the provider reported, after
+    sending, that the question never arrived; nothing of that send counts any more."""
+    values: dict[str, Any] = {
+        "status": Status.SCHEDULED,
+        "channel": channel,
+        "send_at": send_at,
+        "attempts": 0,
+        "lease_until": None,
+        "send_started_at": None,
+        "last_error": error[:500],
+        "provider_message_id": None,
+        "delivery_status": None,
+        "remind_at": None,
+        "remind_on": None,
+        "updated_at": now,
+    }
+    if after_sent:
+        values.update(sent_at=None, expires_at=None, step=Step.AWAITING_SCORE, reminders_sent=0)
+    return Move("fell back", (Status.SENT,) if after_sent else (Status.SENDING,), values)
+
+
 def interrupted(now: datetime) -> Move:
     """A dead worker's send that may have gone out: failed, and never sent a second time."""
     values = {
@@ -193,9 +231,37 @@ def cancelled(now: datetime, *, reason: str = "cancelled", sending: bool = False
     return Move("cancelled", (Status.SENDING if sending else Status.SCHEDULED,), values)
 
 
-def reminded(now: datetime, *, count: int, next_at: datetime | None) -> Move:
-    values = {"reminders_sent": count, "remind_at": next_at, "send_started_at": None}
+def reminded(
+    now: datetime,
+    *,
+    count: int,
+    next_at: datetime | None,
+    channel: str | None = None,
+    remind_on: str | None = None,
+) -> Move:
+    """A reminder went out. On another channel (`channel`, reminders: {channel: next}) the
+    conversation moves there: replies on it find the invitation. `remind_on` is the next
+    reminder's channel when not the conversation's."""
+    values: dict[str, Any] = {
+        "reminders_sent": count,
+        "remind_at": next_at,
+        "remind_on": remind_on,
+        "send_started_at": None,
+    }
+    if channel is not None:
+        values["channel"] = channel
     return Move("reminded", (Status.SENT,), {**values, "updated_at": now})
+
+
+def reminder_passed_on(
+    now: datetime, *, remind_on: str | None, at: datetime, error: str | None = None
+) -> Move:
+    """The reminder's own channel cannot send it: it goes out at `at` on `remind_on`, the next
+    channel of the order (None: the conversation's own channel)."""
+    values: dict[str, Any] = {"remind_at": at, "remind_on": remind_on, "updated_at": now}
+    if error is not None:
+        values.update(send_started_at=None, last_error=error[:500])
+    return Move("reminder passed on", (Status.SENT,), values)
 
 
 def reminder_moved(now: datetime, *, at: datetime | None, error: str | None = None) -> Move:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,8 @@ class TriggerCommand:
     # Who asks (api_caller, webhook_caller, ZENDESK): idempotency keys are theirs alone.
     caller: str
     channel: str | None = None
+    # A fallback order of its own instead of the survey's (never with `channel`).
+    channels: tuple[str, ...] | None = None
     delay_seconds: int = 0
     properties: Properties = field(default_factory=dict)
     idempotency_key: str | None = None
@@ -81,13 +84,15 @@ def request_hash(request: TriggerCommand) -> str:
         **request.contact.fields(),
         "properties": request.contact.properties or {},
     }
-    content = {
+    content: dict[str, Any] = {
         "survey": request.survey,
         "contact": contact,
         "channel": request.channel,
         "delay_seconds": request.delay_seconds,
         "properties": request.properties or {},
     }
+    if request.channels is not None:  # absent otherwise: the hashes stored before still match
+        content["channels"] = list(request.channels)
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
@@ -120,6 +125,8 @@ async def create_invitation(
         )
     survey = to_domain(row)
     check_ticket_property(request.properties)
+    _check_order(request, channels)
+    order = decisions.fallback_order(survey, requested=request.channel, channels=request.channels)
     key = _stored_key(request)
     if key is not None:
         # Before the upsert: a replay must change nothing, not even the contact.
@@ -135,9 +142,11 @@ async def create_invitation(
     opted = await uow.opt_outs.channels_of(contact_id)
     # An erased contact's opt-out holds for whoever gives the same address again.
     opted |= await suppression.channels_of(uow, contact, channels)
-    chosen = decisions.choose_channel(contact, channels, opted_out=opted, requested=request.channel)
+    chosen = decisions.choose_channel(
+        contact, channels, opted_out=opted, requested=request.channel, order=order
+    )
     if isinstance(chosen, decisions.Unreachable):
-        raise _unreachable(request, chosen)
+        raise _unreachable(request, chosen, order)
     missing = placeholders.unfilled(
         survey, contact=contact.properties, trigger=request.properties, name=contact.name
     )
@@ -157,6 +166,7 @@ async def create_invitation(
         survey_id=row.id or 0,
         contact_id=contact_id,
         channel=chosen.name,
+        channels=order,
         status=decided.status,
         skip_reason=decided.reason,
         send_at=decided.send_at,
@@ -188,7 +198,28 @@ def _replayed(request: TriggerCommand, existing: Invitation) -> TriggerResult:
     )
 
 
-def _unreachable(request: TriggerCommand, why: decisions.Unreachable) -> Unprocessable:
+def _check_order(request: TriggerCommand, channels: Sequence[ChannelInfo]) -> None:
+    """Refuse a trigger's own order naming a channel that is off here (422 naming `channels`)."""
+    if request.channels is None:
+        return
+    on = {info.name for info in channels}
+    off = [name for name in request.channels if name not in on]
+    if off:
+        listed = ", ".join(off)
+        raise Unprocessable(
+            f"channels: {listed} {'is' if len(off) == 1 else 'are'} not configured on this server",
+            field="channels",
+        )
+
+
+def _unreachable(
+    request: TriggerCommand, why: decisions.Unreachable, order: Sequence[str] | None = None
+) -> Unprocessable:
+    if why.reason == decisions.NOT_ON and order is not None:
+        return Unprocessable(
+            f"none of the survey's channels ({', '.join(order)}) is configured on this server",
+            field="survey",
+        )
     if why.reason == decisions.NOT_ON:
         return Unprocessable(
             f"the {request.channel} channel is not configured on this server", field="channel"
@@ -197,6 +228,11 @@ def _unreachable(request: TriggerCommand, why: decisions.Unreachable) -> Unproce
         return Unprocessable(
             f"the contact has no {why.channel.address} to reach them on {why.channel.name}",
             field=f"contact.{why.channel.address}",
+        )
+    if order is not None:
+        return Unprocessable(
+            f"no channel of the fallback order ({', '.join(order)}) reaches the contact",
+            field="contact",
         )
     return Unprocessable("no channel on this server reaches the contact", field="contact")
 

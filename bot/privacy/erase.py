@@ -4,7 +4,8 @@ What goes: the contact's name, addresses, locale, time zone, properties and exte
 opaque `erased-…` id takes its place, so the rows that stay still join); every transcript
 message of the contact and its invitations; response comments and properties, and the comment
 analyses and themes made from them; invitation properties, idempotency keys, request hashes,
-provider message ids and errors (which can quote an address); Telegram link claims; opt-outs;
+provider message ids and errors (which can quote an address), those of failed channels too;
+Telegram link claims; opt-outs;
 outbound webhook deliveries not sent yet (dropped) and the bodies of those sent.
 What stays, anonymous: scores, reasons, channels and times of responses and invitations, so
 aggregates keep counting them. Invitations not sent yet are cancelled and open conversations
@@ -100,6 +101,7 @@ async def erase_contact(
     counts["responses_kept_anonymous"] = len(responses)
     for invitation in invitations:
         _scrub_invitation(invitation, now)
+    await uow.privacy.forget_failure_errors(erasing.invitation_ids)
     counts["invitations_scrubbed"] = len(invitations)
     counts["link_claims"] = await uow.privacy.delete_link_claims(contact.id)
     counts["opt_outs"] = await uow.privacy.delete_opt_outs(contact.id)

@@ -51,6 +51,19 @@ class InvitationData(BaseModel):
     reminders_sent: int
     last_error: str | None
     delivery_status: str | None
+    channels: list[str] | None = Field(
+        default=None, description="the fallback order it was made with; null: its channel alone"
+    )
+
+
+class ChannelFailureData(BaseModel):
+    invitation_id: str
+    channel: str = Field(description="the channel that could not make a send")
+    reason: str
+    code: str | None
+    error: str | None
+    reminder: bool
+    at: datetime
 
 
 class MessageData(BaseModel):
@@ -91,6 +104,9 @@ class ContactExport(BaseModel):
     messages: list[MessageData]
     responses: list[ResponseData]
     telegram_link_claims: list[LinkClaimData]
+    channel_failures: list[ChannelFailureData] = Field(
+        default_factory=list, description="sends of the contact's invitations a channel failed"
+    )
 
 
 def addresses_of(contact: Contact) -> list[str]:
@@ -109,6 +125,7 @@ async def export_contact(uow: UnitOfWork, external_id: str, *, now: datetime) ->
     responses = await uow.privacy.responses_of(contact.id)
     themes = await uow.privacy.themes_of([r.id for r, _ in responses if r.id is not None])
     claims = await uow.privacy.link_claims_of(contact.id)
+    failures = await uow.privacy.channel_failures_of(contact.id)
     surveys = {row.id: to_domain(row) for _, row in responses}
     return ContactExport(
         exported_at=now,
@@ -149,5 +166,17 @@ async def export_contact(uow: UnitOfWork, external_id: str, *, now: datetime) ->
         ],
         telegram_link_claims=[
             LinkClaimData(chat_id=c.chat_id, created_at=c.created_at) for c in claims
+        ],
+        channel_failures=[
+            ChannelFailureData(
+                invitation_id=f.invitation_id,
+                channel=f.channel,
+                reason=f.reason,
+                code=f.code,
+                error=f.error,
+                reminder=f.reminder,
+                at=f.failed_at,
+            )
+            for f in failures
         ],
     )

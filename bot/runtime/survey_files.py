@@ -7,7 +7,7 @@ their key (or their place in the file when they have none), fields by name.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import ServiceError
 from bot.runtime.survey_saving import save_survey
+from channels.base import ChannelInfo
 from storage.uow import UnitOfWork
 from surveys.definitions import Survey, SurveyFile
 
@@ -152,7 +153,7 @@ async def load_surveys(
     sessions: async_sessionmaker[AsyncSession],
     surveys: list[Survey],
     *,
-    channels: Collection[str] | None = None,
+    channels: Sequence[ChannelInfo] | None = None,
     source: Path | str | None = None,
 ) -> list[tuple[str, bool]]:
     """Create or update surveys in one transaction; returns (key, created) per survey.

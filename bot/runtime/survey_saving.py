@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
 
 from bot.errors import Conflict, Unprocessable
+from bot.invitations.decisions import listed, order_problem
+from channels.base import ChannelInfo
 from storage.models import SurveyRow
 from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
@@ -12,12 +14,12 @@ from surveys.definitions import Survey, scale_change
 
 
 async def save_survey(
-    uow: UnitOfWork, survey: Survey, *, channels: Collection[str] | None = None
+    uow: UnitOfWork, survey: Survey, *, channels: Sequence[ChannelInfo] | None = None
 ) -> tuple[SurveyRow, bool]:
     """Create or replace a survey by key (the caller commits); the row and whether it is new.
 
-    `channels` are the channel names surveybot has (configured or not): `quiet_hours` may name
-    only those. Refuses (Conflict, naming `scale` or `metric`) a change of scale once the
+    `channels` are the channels surveybot has (configured or not): `quiet_hours` and the
+    fallback order `channels` may name only those. Refuses (Conflict, naming `scale` or `metric`) a change of scale once the
     survey has answers: they were given on the old scale, and a new one needs a new survey.
     """
     if channels is not None:
@@ -33,16 +35,20 @@ async def save_survey(
     return await uow.surveys.upsert(survey)
 
 
-def check_channels(survey: Survey, channels: Collection[str]) -> None:
-    """Refuse `quiet_hours` for a channel surveybot does not have (Unprocessable naming it)."""
+def check_channels(survey: Survey, channels: Sequence[ChannelInfo]) -> None:
+    """Refuse `quiet_hours` for a channel surveybot does not have, and a fallback order naming
+    one or putting the web chat before another channel (Unprocessable naming the field)."""
+    names = [info.name for info in channels]
     for name in survey.quiet_hours or {}:
-        if name not in channels:
-            known = [repr(channel) for channel in channels]
-            listed = ", ".join(known[:-1]) + f" or {known[-1]}" if len(known) > 1 else known[0]
+        if name not in names:
             raise Unprocessable(
-                f"quiet_hours: {name!r} is not a channel; use {listed}",
+                f"quiet_hours: {name!r} is not a channel; use {listed(names)}",
                 field=f"quiet_hours.{name}",
             )
+    if survey.channels is not None:
+        problem = order_problem(survey.channels, channels)
+        if problem is not None:
+            raise Unprocessable(f"channels: {problem}", field="channels")
 
 
 def _scale_refusal(old: Survey, new: Survey, blamed: str, answers: int) -> str:

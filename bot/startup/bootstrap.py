@@ -52,8 +52,9 @@ async def build_services(
         message: OutboundMessage, invitation: InvitationView, *, talk: Talk, in_session: bool
     ) -> OutboundMessage:
         """Finish a rendered question for its channel: links, headers, what the wiring adds,
-        and outside the person's session what may go there (a template)."""
-        wiring = wirings.get(invitation.channel)
+        and outside the person's session what may go there (a template). The message's channel,
+        not the invitation's: a reminder may go out on another channel."""
+        wiring = wirings.get(message.channel)
         if wiring is None:
             return message
         message = wiring.prepare(message, invitation, settings=settings, secret=secret)
@@ -90,7 +91,7 @@ async def build_services(
         try:
             surveys = read_survey_file(settings.surveys_file)
             await load_surveys(
-                sessions, surveys, channels=registry.names(), source=settings.surveys_file
+                sessions, surveys, channels=registry.infos(), source=settings.surveys_file
             )
         except BaseException:
             await engine.dispose()  # refused: nothing runs, so nothing may stay open

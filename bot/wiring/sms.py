@@ -9,6 +9,7 @@ do database work, well inside Twilio's 15 s.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -19,12 +20,17 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.contacts.text import strip_unstorable
 from bot.errors import Forbidden, NotFound, Unprocessable
+from bot.invitations import fallback as fb
 from bot.invitations import lifecycle, recorder
+from bot.invitations.fallback import Failure, Fallback
+from bot.invitations.lifecycle import Move
 from bot.runtime.services import Services, ServicesDep
 from bot.runtime.settings import Settings
 from bot.wiring.base import ChannelWiring, Wiring
 from channels.base import Channel, ChannelInfo, InboundMessage, degrade_to_text
 from channels.sms_codes import suppresses
+from storage.models import Invitation
+from storage.repositories.surveys import to_domain
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.sms")
@@ -196,8 +202,9 @@ async def record_status(
     The invitation's `delivery_status` only moves forward (queued → sent → delivered → read; a
     failure is final), so repeated, late or out-of-order callbacks change nothing. A terminal
     failure also moves an invitation still `sent` (unanswered) to `failed` with the reason in
-    `last_error`, and for a number that is gone or opted out (21610, …) suppresses the channel
-    (`channel`: Twilio's status callbacks are the same for SMS and WhatsApp).
+    `last_error` — or, with a fallback order, to the next channel — and for a number that is gone
+    or opted out (21610, …) suppresses the channel (`channel`: Twilio's status callbacks are the
+    same for SMS and WhatsApp).
     """
     rank = STATUS_RANK.get(status)
     if rank is None:
@@ -215,17 +222,63 @@ async def record_status(
             return False
         invitation.delivery_status = status
         invitation.updated_at = now
+        moved = None
         if status in FAILED_STATUSES:
             error = f"{label} {status}" + (f", Twilio error {code}" if code else "")
-            if await recorder.record(
-                uow, invitation, lifecycle.delivery_failed(now, error), at=now
-            ):
-                log.warning("invitation %s: %s %s %s", invitation_id, channel, sid, error)
             if suppresses(code) and contact_id is not None:
                 await uow.opt_outs.add(contact_id, channel, source="provider")
                 recorder.announce_opt_out(uow, contact_id, channel, source="provider", now=now)
+            failure = Failure(channel, fb.UNDELIVERED, error, str(code) if code else None)
+            move = await _undelivered(services, uow, invitation, sid, failure, now)
+            if move is not None and await recorder.record(uow, invitation, move, at=now):
+                moved = move
+                log.warning(
+                    "invitation %s: %s %s %s (%s)", invitation_id, channel, sid, error, move.name
+                )
         await uow.commit()
+    if moved is not None and moved.values.get("channel"):
+        services.outbox.wake()  # fell back: the next channel may send at once
     return True
+
+
+async def _undelivered(
+    services: Services,
+    uow: UnitOfWork,
+    invitation: Invitation,
+    sid: str,
+    failure: Failure,
+    now: datetime,
+) -> Move | None:
+    """What a report that a sent message never arrived does to its unanswered invitation.
+
+    The question (its sid is the invitation's) moves on to the next channel of the fallback
+    order, or fails when there is none. A reminder of an invitation with an order is only
+    recorded: the question reached the person on another channel. Without an order a failed
+    reminder fails the invitation, as it always did.
+    """
+    if invitation.status != lifecycle.Status.SENT:
+        return None
+    fallback = Fallback(services.catalog, services.suppression)
+    question = invitation.provider_message_id == sid
+    if invitation.channels and question:
+        contact = await uow.contacts.get(invitation.contact_id)
+        survey = await uow.surveys.get(invitation.survey_id)
+        if contact is not None and survey is not None:
+            move = await fallback.question_failed(
+                uow,
+                invitation.id,
+                order=invitation.channels,
+                contact=contact,
+                survey=to_domain(survey),
+                failure=failure,
+                now=now,
+                after_sent=True,
+            )
+            return move or lifecycle.delivery_failed(now, failure.summary())
+    await fallback.record(uow, invitation.id, failure, now, reminder=not question)
+    if invitation.channels and not question:
+        return None
+    return lifecycle.delivery_failed(now, failure.error)
 
 
 def error_code(value: str | None) -> int | None:

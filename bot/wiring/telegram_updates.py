@@ -173,15 +173,15 @@ async def _on_press(
 
 
 async def _belongs(services: Services, invitation_id: str, chat: str) -> bool:
+    """Whether a button pressed in `chat` may answer the invitation: its contact's chat, and
+    asked on Telegram (now, or before a reminder moved it to the next channel)."""
     async with UnitOfWork(services.read_sessions) as uow:
         invitation = await uow.invitations.get(invitation_id)
         contact = await uow.contacts.get(invitation.contact_id) if invitation else None
-    return (
-        invitation is not None
-        and invitation.channel == CHANNEL
-        and contact is not None
-        and contact.telegram_chat_id == chat
-    )
+        asked_here = invitation is not None and (
+            invitation.channel == CHANNEL or await uow.invitations.sent_on(invitation.id, CHANNEL)
+        )
+    return asked_here and contact is not None and contact.telegram_chat_id == chat
 
 
 async def _store(

@@ -5,6 +5,7 @@ from storage.repositories.apikeys import ApiKeyRepository
 from storage.repositories.campaigns import CampaignRepository, CampaignRunRepository
 from storage.repositories.contacts import ContactRepository, OptOutRepository
 from storage.repositories.events import DeliveryRepository, EventRepository, WebhookRepository
+from storage.repositories.failures import ChannelFailureRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.leases import LeaseRepository
 from storage.repositories.link_claims import LinkClaimRepository
@@ -19,6 +20,7 @@ __all__ = [
     "ApiKeyRepository",
     "CampaignRepository",
     "CampaignRunRepository",
+    "ChannelFailureRepository",
     "ContactRepository",
     "DeliveryRepository",
     "EventRepository",

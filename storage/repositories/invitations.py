@@ -428,11 +428,14 @@ class InvitationRepository:
         second = await self.session.execute(reminders)
         return int(first.rowcount) + int(second.rowcount)
 
-    def _channel_filter(self, stmt: Any, only: str | None, exclude: Collection[str]) -> Any:
+    def _channel_filter(
+        self, stmt: Any, only: str | None, exclude: Collection[str], channel: Any = None
+    ) -> Any:
+        channel = Invitation.channel if channel is None else channel
         if only is not None:
-            return stmt.where(Invitation.channel == only)
+            return stmt.where(channel == only)
         if exclude:
-            return stmt.where(Invitation.channel.not_in(list(exclude)))
+            return stmt.where(channel.not_in(list(exclude)))
         return stmt
 
     def _skip_locked(self, stmt: Any) -> Any:
@@ -447,11 +450,13 @@ class InvitationRepository:
         only: str | None,
         exclude: Collection[str],
         values: dict[str, Any],
+        channel: Any = None,
     ) -> list[str]:
-        """Update up to `limit` rows picked by `due` (skipping rows other workers hold)."""
+        """Update up to `limit` rows picked by `due` (skipping rows other workers hold); `only`
+        and `exclude` name channels of `channel` (the invitation's by default)."""
         if limit <= 0:
             return []
-        picked = self._skip_locked(self._channel_filter(due.limit(limit), only, exclude))
+        picked = self._skip_locked(self._channel_filter(due.limit(limit), only, exclude, channel))
         stmt = (
             update(Invitation)
             .where(Invitation.id.in_(picked.scalar_subquery()))
@@ -513,7 +518,9 @@ class InvitationRepository:
         )
         # The lease of a reminder is its remind_at moved past the lease.
         values = {"remind_at": lease_until, "updated_at": now}
-        return await self._lease(due, limit, only, exclude, values)
+        # A reminder goes out on (and is counted against the rate limit of) its own channel.
+        channel = func.coalesce(Invitation.remind_on, Invitation.channel)
+        return await self._lease(due, limit, only, exclude, values, channel)
 
     async def mark_opened(self, invitation_id: str, now: datetime) -> None:
         await self.session.execute(
@@ -565,11 +572,11 @@ class InvitationRepository:
         if not ids:
             return []
         invitations, contacts = Invitation.__table__.c, Contact.__table__.c
+        # The channel the send goes out on: a reminder's own, when it has one.
+        channel = func.coalesce(invitations.remind_on, invitations.channel)
         opted_out = (
             select(OptOut.id)
-            .where(
-                OptOut.contact_id == invitations.contact_id, OptOut.channel == invitations.channel
-            )
+            .where(OptOut.contact_id == invitations.contact_id, OptOut.channel == channel)
             .exists()
             .label("opted_out")
         )
@@ -629,6 +636,51 @@ class InvitationRepository:
         )
         result = await self.session.execute(stmt)
         return int(result.rowcount)
+
+    # Channel fallback (bot.invitations.fallback); the failed channels are ChannelFailures'.
+
+    async def sent_on(self, invitation_id: str, channel: str) -> bool:
+        """Whether the invitation's question or a reminder went out on `channel` (it may have
+        moved to another channel since)."""
+        stmt = (
+            select(Message.id)
+            .where(
+                Message.invitation_id == invitation_id,
+                Message.channel == channel,
+                Message.direction == "out",
+                Message.provider_message_id.is_not(None),
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def moved_from(self, contact_id: int, channel: str) -> str | None:
+        """The contact's newest conversation still waiting for answers that went out on
+        `channel` and has moved to another since (a reminder on the next channel): a reply
+        on `channel` still answers it."""
+        sent_there = (
+            select(Message.id)
+            .where(
+                Message.invitation_id == Invitation.id,
+                Message.channel == channel,
+                Message.direction == "out",
+                Message.provider_message_id.is_not(None),
+            )
+            .exists()
+        )
+        stmt = (
+            select(Invitation.id)
+            .where(
+                Invitation.contact_id == contact_id,
+                Invitation.channel != channel,
+                Invitation.status.in_(Status.OPEN),
+                Invitation.step != Step.DONE,
+                sent_there,
+            )
+            .order_by(Invitation.sent_at.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def count_by_status(self) -> dict[str, int]:
         stmt = select(Invitation.status, func.count()).group_by(Invitation.status)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import (
+    ChannelFailure,
     CommentAnalysis,
     Invitation,
     LinkClaim,
@@ -139,6 +140,26 @@ class PrivacyRepository:
             )
             themes += int(gone.rowcount or 0)
         return analyses, themes
+
+    async def channel_failures_of(self, contact_id: int) -> Sequence[ChannelFailure]:
+        """The failed channels of the contact's invitations, oldest first."""
+        of_invitations = select(Invitation.id).where(Invitation.contact_id == contact_id)
+        stmt = (
+            select(ChannelFailure)
+            .where(col(ChannelFailure.invitation_id).in_(of_invitations))
+            .order_by(col(ChannelFailure.failed_at), col(ChannelFailure.id))
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def forget_failure_errors(self, invitation_ids: Sequence[str]) -> None:
+        """Drop what providers said about these invitations' failed sends (it can quote an
+        address); the channel, reason and code stay."""
+        table = ChannelFailure.__table__
+        for start in range(0, len(invitation_ids), CHUNK):
+            chunk = list(invitation_ids[start : start + CHUNK])
+            await self.session.execute(
+                update(table).where(table.c.invitation_id.in_(chunk)).values(error=None)
+            )
 
     async def delete_link_claims(self, contact_id: int) -> int:
         table = LinkClaim.__table__

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col as sa_column
 
 from storage.models import (
+    ChannelFailure,
     CommentAnalysis,
     Contact,
     Invitation,
@@ -232,7 +233,8 @@ class ReportRepository:
         return [str(value) for value in (await self.session.execute(stmt)).scalars()]
 
     async def funnel(self, selection: Selection) -> dict[str, Any]:
-        """Invitations created in the period, from trigger to answer, counted in one query."""
+        """Invitations created in the period, from trigger to answer, counted in one query,
+        and the channels that failed their questions in one more."""
         await custom_plans(self.session)
         sent = Invitation.sent_at.is_not(None)
         answered = Response.id.is_not(None)
@@ -241,10 +243,21 @@ class ReportRepository:
         delivered = sent & func.coalesce(Invitation.delivery_status, "delivered").in_(
             ("delivered", "read")
         )
+        # Reached on its channel after another failed its question (channel fallback).
+        fell_back = sent & (
+            select(ChannelFailure.id)
+            .where(
+                ChannelFailure.invitation_id == Invitation.id,
+                sa_column(ChannelFailure.reminder).is_(False),
+                ChannelFailure.channel != Invitation.channel,
+            )
+            .exists()
+        )
         stmt = (
             select(
                 Invitation.status,
                 Invitation.skip_reason,
+                Invitation.channel,
                 func.count(),
                 count_if(sent),
                 count_if(delivered),
@@ -253,10 +266,11 @@ class ReportRepository:
                 count_if(answered),
                 count_if(answered & (Invitation.reminders_sent > 0)),
                 count_if(answered & sa_column(Response.comment).is_not(None)),
+                count_if(fell_back),
             )
             .outerjoin(Response, Response.invitation_id == Invitation.id)
             .where(*invitation_filters(selection))
-            .group_by(Invitation.status, Invitation.skip_reason)
+            .group_by(Invitation.status, Invitation.skip_reason, Invitation.channel)
         )
         if _needs_contact((), selection):
             stmt = stmt.join(Contact, Contact.id == Invitation.contact_id)
@@ -274,10 +288,12 @@ class ReportRepository:
             "answered_after_reminder": 0,
             "commented": 0,
             "completed": 0,
+            "reached": {},
+            "fell_back": 0,
         }
         status = InvitationStatus
         for row in (await self.session.execute(stmt)).all():
-            state, reason, total, *counts = row
+            state, reason, channel, total, *counts = row
             result["triggered"] += total
             for name, count in zip(
                 (
@@ -288,11 +304,14 @@ class ReportRepository:
                     "answered",
                     "answered_after_reminder",
                     "commented",
+                    "fell_back",
                 ),
                 counts,
                 strict=True,
             ):
                 result[name] += int(count)
+            if counts[0]:  # sent: counted by the channel that reached them
+                result["reached"][channel] = result["reached"].get(channel, 0) + int(counts[0])
             if state == status.SKIPPED:
                 why = reason or "other"
                 result["skipped"][why] = result["skipped"].get(why, 0) + total
@@ -307,7 +326,27 @@ class ReportRepository:
         result["response_rate"] = (
             round(result["answered"] / result["sent"], 4) if result["sent"] else None
         )
+        result["channel_failures"] = await self._channel_failures(selection)
         return result
+
+    async def _channel_failures(self, selection: Selection) -> dict[str, dict[str, int]]:
+        """Channel → reason → invitations whose question that channel could not send."""
+        stmt = (
+            select(
+                ChannelFailure.channel,
+                ChannelFailure.reason,
+                func.count(func.distinct(ChannelFailure.invitation_id)),
+            )
+            .join(Invitation, Invitation.id == ChannelFailure.invitation_id)
+            .where(*invitation_filters(selection), sa_column(ChannelFailure.reminder).is_(False))
+            .group_by(ChannelFailure.channel, ChannelFailure.reason)
+        )
+        if _needs_contact((), selection):
+            stmt = stmt.join(Contact, Contact.id == Invitation.contact_id)
+        failures: dict[str, dict[str, int]] = {}
+        for channel, reason, count in (await self.session.execute(stmt)).all():
+            failures.setdefault(channel, {})[reason] = int(count)
+        return failures
 
 
 def _needs_contact(group_by: Sequence[str], selection: Selection) -> bool:

@@ -38,6 +38,7 @@ TABLES = {
     "response_theme",
     "suppression",
     "alert_rule",
+    "channel_failure",
     "digest",
     "digest_sent",
     "health_notice",
@@ -54,7 +55,7 @@ async def test_migrations_create_the_schema_and_are_idempotent(database_url: str
                 await conn.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one()
             tables = await conn.run_sync(lambda c: set(c.dialect.get_table_names(c)))
-        assert version == "0010"
+        assert version == "0011"
         assert TABLES <= tables
     finally:
         await engine.dispose()

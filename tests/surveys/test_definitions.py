@@ -190,3 +190,30 @@ def test_themes_of_the_wrong_shape_are_refused() -> None:
     for themes in (["slow"], {"speed": "slow"}, {"speed": {"en": "slow"}}, {"speed": [1]}):
         with pytest.raises(ValidationError):
             Survey.model_validate({"key": "s", "metric": "csat", "themes": themes})
+
+
+def test_reminders_take_a_count_or_a_mapping_and_keep_the_shape_they_were_given() -> None:
+    plain = Survey.model_validate({"key": "s", "metric": "csat", "reminders": 2})
+    assert (plain.reminders.count, plain.reminders.channel) == (2, "same")
+    assert plain.model_dump(mode="json", exclude_defaults=True)["reminders"] == 2
+    assert "reminders" not in Survey(key="s", metric="csat").model_dump(exclude_defaults=True)
+    moving = Survey.model_validate({"key": "s", "metric": "csat", "reminders": {"channel": "next"}})
+    assert (moving.reminders.count, moving.reminders.channel) == (1, "next")
+    dumped = moving.model_dump(mode="json", exclude_defaults=True)
+    assert dumped["reminders"] == {"count": 1, "channel": "next"}
+    assert Survey.model_validate(dumped) == moving
+    with pytest.raises(ValidationError, match="less than or equal to 5"):
+        Survey.model_validate({"key": "s", "metric": "csat", "reminders": 6})
+    with pytest.raises(ValidationError, match="'same' or 'next'"):
+        Survey.model_validate({"key": "s", "metric": "csat", "reminders": {"channel": "sms"}})
+
+
+def test_a_fallback_order_names_each_channel_once() -> None:
+    survey = Survey.model_validate({"key": "s", "metric": "csat", "channels": ["sms", "email"]})
+    assert survey.channels == ["sms", "email"]
+    with pytest.raises(ValidationError, match="sms is listed twice"):
+        Survey.model_validate({"key": "s", "metric": "csat", "channels": ["sms", "email", "sms"]})
+    with pytest.raises(ValidationError, match="at least 1 item"):
+        Survey.model_validate({"key": "s", "metric": "csat", "channels": []})
+    with pytest.raises(ValidationError, match="should match pattern"):
+        Survey.model_validate({"key": "s", "metric": "csat", "channels": ["SMS!"]})

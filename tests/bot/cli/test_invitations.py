@@ -51,3 +51,31 @@ def test_show_refuses_an_unknown_id(loaded: dict[str, str]) -> None:
     code, out, err = invoke(loaded, "invitations", "show", "[bold]nope")
     assert code == 1 and out == ""
     assert "invitation '[bold]nope' does not exist" in err
+
+
+async def _fell_back(env: dict[str, str]) -> str:
+    """An invitation whose Telegram send was refused, then shown behind its web chat link."""
+    from channels.base import PermanentSendError
+    from tests.support import ScriptedChannel
+
+    url = env["SURVEYBOT_DATABASE_URL"].replace("sqlite://", "sqlite+aiosqlite://", 1)
+    blocked = PermanentSendError("Telegram: Forbidden: bot was blocked by the user", code="403")
+    services = await services_with(url, FakeClock(), {"telegram": ScriptedChannel(blocked)})
+    try:
+        contact = {"external_id": "cust-9", "telegram_chat_id": "5150"}
+        fired = await fire(services, channel=None, channels=["telegram", "web"], contact=contact)
+        await deliver(services)
+        await deliver(services)
+        return fired.invitation.id
+    finally:
+        await services.close()
+
+
+def test_show_names_the_fallback_order_and_the_failed_channel(loaded: dict[str, str]) -> None:
+    invitation_id = asyncio.run(_fell_back(loaded))
+    code, out, err = invoke(loaded, "invitations", "show", invitation_id)
+    assert code == 0, err
+    assert "channel     web (fallback order telegram, web)" in out
+    # The table wraps at 80 columns: each piece is on a line of its own cell.
+    for piece in ("channel_failed", "(telegram)", "refused (403):", "sent (web)"):
+        assert piece in out

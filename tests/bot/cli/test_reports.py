@@ -112,3 +112,19 @@ def test_unknown_group_and_backwards_period_are_refused(
     assert code == 1 and "--from 2026-02-01 must be before --to 2026-01-31" in err
     by_reason = report(loaded, "--survey", "support-csat", "--group-by", "reason")
     assert [g["group"] for g in by_reason["groups"]] == [{"reason": None}]  # type: ignore[union-attr]
+
+
+def test_the_funnel_line_ends_with_the_fallbacks_when_a_channel_failed() -> None:
+    from bot.cli.reports import _funnel_line
+
+    funnel = {
+        "triggered": 3, "skipped": {}, "pending": 0, "cancelled": 0, "failed": 1, "sent": 2,
+        "delivered": 2, "reminded": 0, "opened": 0, "answered": 1, "answered_after_reminder": 0,
+        "commented": 0, "completed": 1, "response_rate": 0.5, "reached": {"sms": 2},
+        "fell_back": 2, "channel_failures": {"telegram": {"refused": 2}, "sms": {"undelivered": 1}},
+    }  # fmt: skip
+    assert _funnel_line(funnel).endswith(
+        "response rate 50.0 %; 2 sent after a fallback; channels failed: sms undelivered 1,"
+        " telegram refused 2"
+    )
+    assert _funnel_line({**funnel, "channel_failures": {}}).endswith("response rate 50.0 %")

@@ -498,3 +498,24 @@ def test_the_invitation_page_lists_its_timeline_with_a_way_back() -> None:
     assert "cust-<1>" in root.one("dl").words() and "<T-1>" in root.one("dl").words()
     signout = root.one("form", action="/dashboard/signout")
     assert signout.one("input", name="csrf").attrs["value"] == "tok"
+
+
+def test_the_invitation_page_shows_its_fallback_order_and_where_each_event_was() -> None:
+    at = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    row = Invitation(
+        id="inv-2", survey_id=1, contact_id=1, channel="sms", status="sent", send_at=at,
+        created_at=at, updated_at=at, channels=["telegram", "sms"],
+    )  # fmt: skip
+    detail = InvitationDetail(
+        invitation=row, survey="support-csat", contact="cust-2", campaign=None,
+        timeline=[Event(at, "created", "on telegram"),
+                  Event(at, "channel_failed", "refused (403): blocked", "telegram"),
+                  Event(at, "sent", "How did we do?", "sms")],
+    )  # fmt: skip
+    root = parse(render_invitation(detail, back="/dashboard", csrf="tok"))
+    assert root.one("dd", data_testid="order").words() == "telegram → sms"
+    events = root.one("ol").all("li", data_event=None)
+    assert [e.words() for e in events][1:] == [
+        "2026-11-01 09:00 UTC channel_failed telegram refused (403): blocked",
+        "2026-11-01 09:00 UTC sent sms How did we do?",
+    ]

@@ -136,3 +136,24 @@ async def test_unknown_survey(seeded: httpx.AsyncClient) -> None:
     async with UnitOfWork(services.read_sessions) as uow:
         with pytest.raises(NotFound):
             await build_dashboard(uow, "nope", {}, now=at(2026, 11, 30))
+
+
+def test_the_funnel_adds_a_fallback_step_only_when_a_channel_failed() -> None:
+    from bot.insight.dashboard import _funnel
+
+    funnel = {
+        "triggered": 5, "skipped": {}, "sent": 4, "delivered": 4, "answered": 2, "commented": 1,
+        "fell_back": 2, "channel_failures": {"telegram": {"refused": 2}, "sms": {"gave_up": 1}},
+    }  # fmt: skip
+    steps = _funnel(funnel)
+    assert [s.name for s in steps] == [
+        "triggered", "skipped", "sent", "fell_back", "delivered", "answered", "commented",
+    ]  # fmt: skip
+    fell = steps[3]
+    assert (fell.label, fell.count, fell.detail) == (
+        "After a fallback",
+        2,
+        (("sms gave_up", 1), ("telegram refused", 2)),
+    )
+    quiet = _funnel({**funnel, "channel_failures": {}, "fell_back": 0})
+    assert "fell_back" not in [s.name for s in quiet]

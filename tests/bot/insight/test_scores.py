@@ -53,6 +53,9 @@ async def test_the_funnel_counts_each_stage(database_url: str, clock: FakeClock)
             "commented": 1,
             "completed": 1,
             "response_rate": 0.4,
+            "reached": {"sms": 5},
+            "fell_back": 0,
+            "channel_failures": {},
         }
     finally:
         await services.close()

@@ -208,3 +208,54 @@ async def test_a_trigger_and_a_campaign_run_decide_alike(database_url: str) -> N
     assert by_campaign["tokyo-night"][1:] == ("scheduled", None, tokyo_morning)
     assert by_campaign["unknown-zone"][1:] == ("scheduled", None, NOON)  # the survey's zone: UTC
     assert by_campaign["surveyed-lately"][1:3] == ("skipped", "throttled")
+
+
+def test_a_fallback_order_picks_its_first_reachable_channel() -> None:
+    person = Person("42", "+14155550101", "a@example.test")
+    assert chosen(person, order=["email", "sms"]) == "email"
+    assert chosen(Person(None, "+14155550101"), order=["telegram", "email", "sms"]) == "sms"
+    assert chosen(person, order=["sms", "email"], opted_out={"sms"}) == "email"
+    # Every reachable one opted out: the first is kept, to record the refusal as a skip.
+    assert chosen(person, order=["sms", "email"], opted_out={"sms", "email"}) == "sms"
+    assert chosen(Person(), order=["telegram", "sms"]) == Unreachable(NO_ADDRESS)
+    off = [BY_NAME["sms"], BY_NAME["web"]]  # telegram and email are off here
+    assert decisions.choose_channel(person, off, order=["telegram", "email"]) == Unreachable(NOT_ON)
+
+
+def test_the_fallback_order_comes_from_the_trigger_else_the_survey_never_with_a_channel() -> None:
+    survey = Survey.model_validate({"key": "s", "metric": "csat", "channels": ["sms", "email"]})
+    assert decisions.fallback_order(survey) == ["sms", "email"]
+    assert decisions.fallback_order(survey, channels=["telegram", "sms"]) == ["telegram", "sms"]
+    assert decisions.fallback_order(survey, requested="sms") is None
+    assert decisions.fallback_order(Survey(key="s", metric="csat")) is None
+
+
+def test_following_goes_forward_only_through_usable_channels() -> None:
+    person = Person("42", None, "a@example.test")
+    order = ["telegram", "sms", "email", "web"]
+
+    def after(channel: str, **kwargs: Any) -> str | None:
+        found = decisions.following(person, CHANNELS, order, channel, **kwargs)
+        return found.name if found else None
+
+    assert after("telegram") == "email"  # no phone: sms passed over
+    assert after("email") == "web"
+    assert after("email", by_itself=True) is None  # a reminder needs an address
+    assert after("telegram", opted_out={"email"}) == "web"
+    assert after("web") is None
+    assert after("sms", opted_out=set()) == "email"
+    assert decisions.following(person, CHANNELS, None, "telegram") is None
+    assert decisions.following(person, CHANNELS, order, "pigeon") is None
+
+
+def test_what_is_wrong_with_an_order() -> None:
+    assert decisions.order_problem(["telegram", "sms", "web"], CHANNELS) is None
+    assert decisions.order_problem(["sms", "pigeon"], CHANNELS) == (
+        f"'pigeon' is not a channel; use {decisions.listed(registry.names())}"
+    )
+    assert decisions.order_problem(["sms", "sms"], CHANNELS) == (
+        "sms is listed twice; name each channel once"
+    )
+    assert "can only be the last channel" in (
+        decisions.order_problem(["web", "email"], CHANNELS) or ""
+    )

@@ -206,3 +206,37 @@ def test_a_dead_workers_send_is_failed_not_repeated() -> None:
     assert move.sources == (Status.SENDING,)
     assert move.values["status"] == Status.FAILED
     assert move.values["skip_reason"] == lifecycle.INTERRUPTED
+
+
+def test_a_failed_send_falls_back_to_the_next_channel_announcing_nothing() -> None:
+    at = NOW + timedelta(hours=9)
+    move = lifecycle.fell_back(NOW, channel="sms", send_at=at, error="telegram: blocked")
+    assert move.sources == (Status.SENDING,) and move.events == ()
+    sending = Invitation(status=Status.SENDING)
+    assert sending.apply(move)
+    assert (sending.status, sending.written["channel"], sending.written["send_at"]) == (
+        Status.SCHEDULED,
+        "sms",
+        at,
+    )
+    assert sending.written["attempts"] == 0 and sending.written["last_error"] == "telegram: blocked"
+    # A question reported undelivered after it was sent starts again on the next channel.
+    undelivered = lifecycle.fell_back(
+        NOW, channel="email", send_at=NOW, error="sms: undelivered", after_sent=True
+    )
+    invitation = sent_invitation()
+    assert invitation.apply(undelivered)
+    assert invitation.status == Status.SCHEDULED
+    assert (invitation.written["sent_at"], invitation.written["reminders_sent"]) == (None, 0)
+    assert not Invitation(status=Status.ANSWERED).apply(undelivered)
+
+
+def test_a_reminder_on_the_next_channel_moves_the_conversation_there() -> None:
+    invitation = sent_invitation()
+    assert invitation.apply(
+        lifecycle.reminded(NOW, count=1, next_at=None, channel="email", remind_on=None)
+    )
+    assert (invitation.written["channel"], invitation.written["remind_on"]) == ("email", None)
+    passed = lifecycle.reminder_passed_on(NOW, remind_on=None, at=NOW, error="email: bounced")
+    assert passed.sources == (Status.SENT,) and passed.values["remind_on"] is None
+    assert "channel" not in lifecycle.reminded(NOW, count=1, next_at=None).values

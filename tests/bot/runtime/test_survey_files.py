@@ -66,7 +66,7 @@ async def test_loading_refuses_unknown_channels_and_scale_changes_all_or_none(
     answered = await fire(services)
     await deliver(services)
     await say(services, answered.invitation.id, "4")
-    names = registry.names()
+    names = registry.infos()
     fresh = Survey.model_validate({"key": "fresh", "metric": "nps"})
     cases = [
         ({"quiet_hours": {"pigeon": ["09:00", "17:00"]}},
