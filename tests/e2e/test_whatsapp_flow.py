@@ -127,13 +127,15 @@ class Customer:
         return data
 
 
-def serve(tmp_path: Path, twilio: TwilioStandIn) -> Any:
+def serve(tmp_path: Path, twilio: TwilioStandIn, **more: str) -> Any:
+    """`surveybot serve` with WhatsApp on (and `more` settings); the stand-in must be running."""
     env = {
         "SURVEYBOT_TWILIO_ACCOUNT_SID": ACCOUNT,
         "SURVEYBOT_TWILIO_AUTH_TOKEN": TOKEN,
         "SURVEYBOT_WHATSAPP_FROM": SENDER,
         "SURVEYBOT_TWILIO_API_BASE": twilio.url,
         "SURVEYBOT_PUBLIC_URL": PUBLIC,
+        **more,
     }
     return running_server(tmp_path, env)
 
@@ -223,3 +225,47 @@ def test_stop_opts_out_and_no_template_fails_with_its_reason(tmp_path: Path) -> 
             assert customer.invitation(asked)["status"] == "closed"
             skipped = customer.invitation(customer.trigger("support-csat", phone=PHONE))
             assert (skipped["status"], skipped["skip_reason"]) == ("skipped", "opted_out")
+
+
+FALLBACK_SURVEYS = """\
+surveys:
+  - key: renewal-nps
+    metric: nps
+    question: "How likely are you to recommend us?"
+    throttle_days: 0
+    quiet_hours: {}
+    channels: [whatsapp, sms]
+"""
+
+
+@pytest.mark.e2e
+def test_without_a_template_outside_the_window_the_order_moves_on_to_sms(
+    tmp_path: Path,
+) -> None:
+    """WhatsApp and SMS share the account: a survey with no template for someone who never
+    wrote on WhatsApp cannot go there, so its fallback order sends the same invitation by SMS."""
+    twilio = TwilioStandIn(account_sid=ACCOUNT, auth_token=TOKEN)
+    with twilio.in_thread(), serve(tmp_path, twilio, SURVEYBOT_TWILIO_FROM_NUMBER=SENDER) as server:
+        customer = Customer(server, twilio, server.load_and_key(FALLBACK_SURVEYS, tmp_path))
+        answer = httpx.post(
+            f"{server.url}/api/v1/triggers",
+            headers=customer.auth,
+            json={
+                "survey": "renewal-nps",
+                "contact": {"external_id": "cust-9", "phone": PHONE, "locale": "en"},
+            },
+            timeout=10,
+        )
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["channel"] == "whatsapp"  # the first of the order reaches them
+        invitation_id = answer.json()["invitation_id"]
+
+        [question] = twilio.wait_for_sent(1, timeout=15)
+        assert question.to == PHONE  # an SMS, not "whatsapp:+…"
+        assert question.body.startswith("How likely are you to recommend us?")
+        detail = customer.until(invitation_id, "sent")
+        assert (detail["channel"], detail["channels"]) == ("sms", ["whatsapp", "sms"])
+        [failure] = detail["failures"]
+        assert failure["channel"] == "whatsapp"
+        assert "no WhatsApp template for locale en" in failure["error"]
+        assert [a.to for a in twilio.attempts] == [PHONE]  # nothing was tried on WhatsApp
