@@ -9,8 +9,6 @@ the documented scheme (HMAC-SHA256 of "<timestamp>.<body>" with the subscription
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import os
 import threading
 import time
@@ -20,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.standins.serving import LoopbackServer
+from tests.standins.receiver import PostServer, signed
 
 
 @dataclass
@@ -36,7 +34,7 @@ class Request:
 
 
 @dataclass
-class SlowReceiver(LoopbackServer):
+class SlowReceiver(PostServer):
     """POST /<path>: waits `delay` seconds, then answers the path's next scripted status (or
     `default`); every request is kept in `requests`."""
 
@@ -45,7 +43,6 @@ class SlowReceiver(LoopbackServer):
     default: int = 200
     scripts: dict[str, deque[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
-    url: str = ""
     thread_name = "webhook-receiver"
 
     def __post_init__(self) -> None:
@@ -65,8 +62,7 @@ class SlowReceiver(LoopbackServer):
     def verify(self, stamp: str, signature: str, body: bytes) -> bool:
         if not stamp.isdigit() or abs(time.time() - int(stamp)) > 300:
             return False
-        digest = hmac.new(self.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)
-        return hmac.compare_digest(signature, "sha256=" + digest.hexdigest())
+        return signed(self.secret, stamp, body, signature)
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -92,20 +88,6 @@ class SlowReceiver(LoopbackServer):
             status, headers = queue.popleft() if queue else (self.default, {})
             record.status, record.answered = status, time.monotonic()
         return web.Response(status=status, text="ok" if status < 300 else "no", headers=headers)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 def local_tcp_ports(pid: int) -> set[int]:

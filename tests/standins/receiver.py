@@ -38,16 +38,47 @@ class Received:
         return self.headers.get("X-Surveybot-Event-Id", "")
 
 
+def signed(secret: str, stamp: str, body: bytes, given: str) -> bool:
+    """Whether `given` is the documented signature of `body` sent at `stamp`."""
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    return hmac.compare_digest(given, "sha256=" + digest.hexdigest())
+
+
 @dataclass
-class Receiver(LoopbackServer):
-    """Serves POST /<anything> on 127.0.0.1 and a free port."""
+class PostServer(LoopbackServer):
+    """An aiohttp server answering POST /<anything> on 127.0.0.1 and a free port with
+    `_handle`; `url` is set once it listens."""
+
+    url: str = ""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, shutdown_timeout=1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        runner: web.AppRunner | None = getattr(self, "_runner", None)
+        if runner is not None:
+            await runner.cleanup()
+
+
+@dataclass
+class Receiver(PostServer):
+    """Records every POST, checks its signature, answers as scripted."""
 
     secret: str = "receiver-secret-0123456789"
     default: int = 200
     delay: float = 0.0
     answers: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
-    url: str = ""
     thread_name = "receiver"
 
     def __post_init__(self) -> None:
@@ -61,9 +92,7 @@ class Receiver(LoopbackServer):
 
     def verify(self, headers: dict[str, str], body: bytes) -> bool:
         stamp = headers.get("X-Surveybot-Timestamp", "")
-        given = headers.get("X-Surveybot-Signature", "")
-        digest = hmac.new(self.secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
-        return hmac.compare_digest(given, "sha256=" + digest.hexdigest())
+        return signed(self.secret, stamp, body, headers.get("X-Surveybot-Signature", ""))
 
     def events(self) -> list[str]:
         with self._lock:
@@ -80,17 +109,3 @@ class Receiver(LoopbackServer):
                 Received(request.path, headers, body, self.verify(headers, body), status)
             )
         return web.Response(status=status, text="ok" if status < 300 else "no", headers=extra)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
