@@ -41,7 +41,6 @@ import os
 import platform
 import random
 import secrets
-import signal
 import statistics
 import string
 import subprocess
@@ -64,6 +63,7 @@ from bench_common import (
     SURVEY_YAML,
     SURVEYBOT,
     BackendUnavailable,
+    Server,
     backend_database,
     free_port,
     logger,
@@ -80,42 +80,6 @@ R = TypeVar("R")
 
 
 # --------------------------------------------------------------------------- the server process
-
-
-@dataclass
-class Server:
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [SURVEYBOT, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"surveybot {' '.join(args)} failed: {done.stderr or done.stdout}")
-        return done.stdout
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 def start_server(

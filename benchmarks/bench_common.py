@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 SURVEYBOT = str(Path(sys.executable).with_name("surveybot"))
@@ -175,3 +176,43 @@ class RawHttp(asyncio.Protocol):
     ) -> tuple[bytes, bytes]:
         """The status line's tail (b"200 OK") and the JSON body for one request."""
         raise NotImplementedError
+
+
+@dataclass
+class Server:
+    """A `surveybot serve` (or bare) process on a loopback port, its environment and its log."""
+
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    stop_timeout: float = 10.0  # seconds to shut down after SIGINT before it is killed
+
+    def cli(self, *args: str) -> str:
+        """Run `surveybot ARGS` against the same settings; its output (a failure raises)."""
+        done = subprocess.run(
+            [SURVEYBOT, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"surveybot {' '.join(args)} failed: {done.stderr or done.stdout}")
+        return done.stdout
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)

@@ -49,7 +49,6 @@ import json
 import os
 import platform
 import secrets
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -75,6 +74,7 @@ from bench_common import (
     SURVEY_YAML,
     SURVEYBOT,
     BackendUnavailable,
+    Server,
     backend_database,
     free_port,
     logger,
@@ -233,45 +233,14 @@ def conversations(first: int, count: int) -> list[tuple[Webhook, Webhook]]:
 # --------------------------------------------------------------------------- the processes
 
 
-@dataclass
-class Process:
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [SURVEYBOT, *args], env=self.env, capture_output=True, text=True, timeout=120
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"surveybot {' '.join(args)} failed: {done.stderr or done.stdout}")
-        return done.stdout
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
-def start(command: list[str], env: dict[str, str], workdir: Path, name: str, port: int) -> Process:
+def start(command: list[str], env: dict[str, str], workdir: Path, name: str, port: int) -> Server:
     """A server process on a loopback port; waits until its /healthz answers 200 (30 s)."""
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir
         )
-    server = Process(f"http://127.0.0.1:{port}", env, process, log_path)
+    server = Server(f"http://127.0.0.1:{port}", env, process, log_path)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         try:
@@ -287,7 +256,7 @@ def start(command: list[str], env: dict[str, str], workdir: Path, name: str, por
         time.sleep(0.1)
 
 
-def start_surveybot(database_url: str, workdir: Path, twilio_url: str) -> Process:
+def start_surveybot(database_url: str, workdir: Path, twilio_url: str) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEYBOT_")}
     env.update(
@@ -310,7 +279,7 @@ def start_surveybot(database_url: str, workdir: Path, twilio_url: str) -> Proces
     return start(command, env, workdir, "surveybot", port)
 
 
-def start_bare(database_url: str, workdir: Path) -> Process:
+def start_bare(database_url: str, workdir: Path) -> Server:
     port = free_port()
     (workdir / "bare_app.py").write_text(BARE_APP)
     env = {**os.environ, "BARE_DATABASE_URL": database_url}
@@ -432,7 +401,7 @@ def client_for(url: str, concurrency: int) -> httpx.AsyncClient:
 
 
 async def measure(
-    server: Process, walks: list[tuple[Webhook, Webhook]], args: argparse.Namespace, replies: int
+    server: Server, walks: list[tuple[Webhook, Webhook]], args: argparse.Namespace, replies: int
 ) -> tuple[dict[str, Any], int]:
     """The closed loop on `walks`; returns the figures and the conversations walked."""
     async with client_for(server.url, args.concurrency) as client:
@@ -451,7 +420,7 @@ async def measure(
 
 
 async def measure_open(
-    server: Process, walks: list[tuple[Webhook, Webhook]], args: argparse.Namespace, replies: int
+    server: Server, walks: list[tuple[Webhook, Webhook]], args: argparse.Namespace, replies: int
 ) -> tuple[dict[str, Any], int]:
     async with client_for(server.url, args.concurrency * 4) as client:
         tally, seconds = await open_loop(
@@ -460,7 +429,7 @@ async def measure_open(
     return {"rate": args.rate, **tally.figures(seconds)}, tally.conversations
 
 
-async def trigger_all(server: Process, api_key: str, count: int) -> None:
+async def trigger_all(server: Server, api_key: str, count: int) -> None:
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
     headers = {"Authorization": f"Bearer {api_key}"}
     async with client_for(server.url, SETUP_CONCURRENCY) as client:
@@ -503,7 +472,7 @@ async def wait_until_sent(database_url: str, count: int) -> None:
         await asyncio.sleep(0.2)
 
 
-async def stored(server: Process, api_key: str, expected: int) -> dict[str, Any]:
+async def stored(server: Server, api_key: str, expected: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {api_key}"}
     ids: list[str] = []
     async with client_for(server.url, 1) as client:

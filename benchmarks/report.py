@@ -45,7 +45,6 @@ import platform
 import random
 import re
 import secrets
-import signal
 import sqlite3
 import statistics
 import string
@@ -65,6 +64,7 @@ from bench_common import (
     STARTUP_TIMEOUT,
     SURVEYBOT,
     BackendUnavailable,
+    Server,
     backend_database,
     free_port,
     logger,
@@ -471,29 +471,6 @@ def analyze(backend: str, url: str) -> None:
 # --------------------------------------------------------------------------- the server
 
 
-@dataclass
-class Server:
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
 def server_env(url: str) -> dict[str, str]:
     env = {
         **os.environ,
@@ -533,7 +510,7 @@ def start_server(env: dict[str, str], workdir: Path) -> Server:
             stderr=subprocess.STDOUT,
             cwd=workdir,
         )
-    server = Server(f"http://127.0.0.1:{port}", env, process, log_path)
+    server = Server(f"http://127.0.0.1:{port}", env, process, log_path, stop_timeout=15)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         try:

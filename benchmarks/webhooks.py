@@ -64,12 +64,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from answers import Server, closed_loop, create_invitations, start_server, stored, warm_up
+from answers import closed_loop, create_invitations, start_server, stored, warm_up
 from bench_common import (
     REQUEST_TIMEOUT,
     SURVEY_YAML,
     BackendUnavailable,
     RawHttp,
+    Server,
     backend_database,
     free_port,
     logger,
